@@ -199,17 +199,7 @@ def test_bad_dataset_file_gives_one_clear_line(
         ("missing_tests.jsonl", "missing_tests.jsonl"),
         ("tests_nonutf8.jsonl", "tests_nonutf8.jsonl:2"),
         ("tests_syntax.jsonl", "tests_syntax.jsonl:3"),
-        pytest.param(
-            "tests_unknown_task.jsonl",
-            "tests_unknown_task.jsonl:3",
-            marks=[
-                pytest.mark.slow,
-                pytest.mark.xfail(
-                    strict=True,
-                    reason="tests for a task id outside the dataset are ignored with a warning, exit 0",
-                ),
-            ],
-        ),
+        ("tests_unknown_task.jsonl", "tests_unknown_task.jsonl:3"),
     ],
 )
 def test_bad_tests_file_gives_one_clear_line(

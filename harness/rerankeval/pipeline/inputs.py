@@ -7,7 +7,7 @@ passes them in through :class:`Benchmark`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -86,7 +86,13 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def read_tests(path: Path, generator: str | None = None, dedupe: bool = False) -> dict[str, list[TestCase]]:
+def read_tests(
+    path: Path,
+    generator: str | None = None,
+    dedupe: bool = False,
+    known: Collection[str] | None = None,
+    dataset: str = "the dataset",
+) -> dict[str, list[TestCase]]:
     """Reads a tests artifact (see :mod:`rerankeval.unittests.artifact`) into matrix columns per problem.
 
     A test that several generations produced (``count`` > 1) becomes ``count`` columns, so every
@@ -96,9 +102,13 @@ def read_tests(path: Path, generator: str | None = None, dedupe: bool = False) -
         path: The ``tests.jsonl`` file.
         generator: Keep this generator's tests (needed when the file holds several).
         dedupe: One column per distinct test instead.
+        known: The benchmark's problem ids; a test for any other id is an error (tests written
+            for another dataset). None: no check.
+        dataset: The benchmark's name, for that error.
 
     Raises:
-        InputError: Missing or malformed file, or several generators and none chosen.
+        InputError: Missing or malformed file, several generators and none chosen, or a test
+            for a problem outside ``known`` (naming the first such line).
     """
     path = Path(path)
     if not path.is_file():
@@ -118,4 +128,18 @@ def read_tests(path: Path, generator: str | None = None, dedupe: bool = False) -
         )
     if not out:
         raise InputError.at(path, None, "the tests file holds no tests", "Generate or import tests first")
+    if known is not None and not set(out) <= set(known):
+        _unknown_task(path, generator, known, dataset)
     return out
+
+
+def _unknown_task(path: Path, generator: str | None, known: Collection[str], dataset: str) -> None:
+    """Raises the error for the first line whose task id is not a problem of the dataset."""
+    for line, row in artifact.iter_tests(path):
+        if (generator is None or row.generator == generator) and row.task_id not in known:
+            raise InputError.at(
+                path,
+                line,
+                f"test for task '{row.task_id}', which {dataset} does not have",
+                f"Use a tests file written for {dataset}'s problems",
+            )

@@ -276,11 +276,17 @@ def run_rerank(
         "dataset_hash": bench.hash,
         **cfg.results_key(),
     }
+    tests = read_tests(
+        cfg.tests,
+        cfg.generator,
+        cfg.dedupe_tests,
+        known=bench.problems,
+        dataset=bench.views.get("plus", bench.name),
+    )
+    groups = _group(candidates, bench)
     prev = open_run_dir(cfg.out, resume=resume, overwrite=overwrite)
     if prev is not None:
         _check_resume(prev, cfg, fingerprint)
-    tests = read_tests(cfg.tests, cfg.generator, cfg.dedupe_tests)
-    groups = _group(candidates, bench)
     no_tests = sorted(set(groups) - set(tests))
     if no_tests:
         log.warning(
