@@ -143,3 +143,93 @@ def test_rerank_cli_reports_unknown_rerankers_before_running(inputs: dict[str, P
     assert res.exit_code == 1
     assert "unknown reranker 'codt'. Did you mean 'codet'?" in res.output
     assert not (inputs["out"] / "matrix.jsonl").exists()
+
+
+@pytest.mark.realdata
+@pytest.mark.model
+def test_rerank_cli_ranks_with_a_real_verifier_and_no_tests(
+    inputs: dict[str, Path], tiny_lm_dir: Path
+) -> None:
+    _register()
+    args = [
+        "rerank",
+        "--dataset",
+        "humaneval",
+        "--dataset-path",
+        str(inputs["dataset"]),
+        "--samples",
+        str(inputs["samples"]),
+        "--reranker",
+        "rm",
+        "--reranker",
+        "first",
+        "--rm",
+        f"verifier:hf:{tiny_lm_dir}",
+        "-R",
+        "rm.yes=Yes",
+        "-R",
+        "rm.no=No",
+        "-R",
+        "rm.max_length=512",
+        "--bootstrap",
+        "20",
+        "--out",
+        str(inputs["out"]),
+    ]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    metrics = json.loads((inputs["out"] / "metrics.json").read_text())
+    scores = [json.loads(x) for x in (inputs["out"] / "rm_scores.jsonl").read_text().splitlines()]
+    label = "rm:yes=Yes,no=No,max_length=512"  # -R arguments are part of a reranker's label
+    assert len(scores) == 6 and all(0.0 < r["prob"] < 1.0 and r["scorer"] == label for r in scores)
+    by = {(r["problem_id"], r["index"]): r["score"] for r in scores}
+    sel = [json.loads(x) for x in (inputs["out"] / "selections.jsonl").read_text().splitlines()]
+    for row in (r for r in sel if r["reranker"] == label):
+        best = max(by[(row["problem_id"], i)] for i in range(3))
+        assert row["chosen"] == [i for i in range(3) if by[(row["problem_id"], i)] == best]
+    q = metrics["rm_quality"][label]["plus"]
+    assert q["n_candidates"] == 6 and 0.0 <= q["auc"]["value"] <= 1.0 and q["ece"]["value"] >= 0.0
+    assert "ROC-AUC" in res.output and "reward quality vs HumanEval+" in res.output
+    run = json.loads((inputs["out"] / "run.json").read_text())
+    assert run["rerankers"][0]["args"]["rm"] == f"verifier:hf:{tiny_lm_dir}"
+
+
+@pytest.mark.realdata
+def test_rerank_cli_rm_flag_needs_the_rm_reranker(inputs: dict[str, Path]) -> None:
+    _register()
+    res = CliRunner().invoke(
+        cli,
+        [
+            "rerank",
+            "--dataset",
+            "humaneval",
+            "--dataset-path",
+            str(inputs["dataset"]),
+            "--samples",
+            str(inputs["samples"]),
+            "--reranker",
+            "first",
+            "--rm",
+            "hf:some/model",
+            "--out",
+            str(inputs["out"]),
+        ],
+    )
+    assert res.exit_code == 2 and "add --reranker rm" in res.output
+    res = CliRunner().invoke(
+        cli,
+        [
+            "rerank",
+            "--dataset",
+            "humaneval",
+            "--dataset-path",
+            str(inputs["dataset"]),
+            "--samples",
+            str(inputs["samples"]),
+            "--reranker",
+            "codet",
+            "--out",
+            str(inputs["out"]),
+        ],
+    )
+    assert res.exit_code == 1 and "--tests" in res.output and not inputs["out"].exists()

@@ -36,14 +36,24 @@ def _pairs(text: str, where: str) -> dict[str, Any]:
     return out
 
 
-def parse_rerankers(specs: Sequence[str], plugin_args: Sequence[str]) -> tuple[Any, ...]:
-    """``--reranker name[:k=v,...]`` plus ``-R [name.]key=value`` into RerankerChoice values."""
+def parse_rerankers(
+    specs: Sequence[str], plugin_args: Sequence[str], rm: str | None = None
+) -> tuple[Any, ...]:
+    """``--reranker name[:k=v,...]``, ``-R [name.]key=value`` and ``--rm SPEC`` into RerankerChoice values.
+
+    ``--rm`` is the model of every ``rm`` reranker that does not name one itself; the label stays
+    ``rm`` (the spec is recorded in run.json).
+    """
     from rerankeval.pipeline import RerankerChoice
 
     parsed: list[tuple[str, dict[str, Any], str]] = []
     for spec in specs:
         name, _, rest = spec.partition(":")
         parsed.append((name.strip(), _pairs(rest, "--reranker"), spec.strip()))
+    if rm is not None and not any(p[0] == "rm" for p in parsed):
+        raise click.BadParameter(
+            "--rm names the model of the `rm` reranker: add --reranker rm", param_hint="--rm"
+        )
     for raw in plugin_args:
         key, eq, val = raw.partition("=")
         if not eq:
@@ -60,7 +70,13 @@ def parse_rerankers(specs: Sequence[str], plugin_args: Sequence[str]) -> tuple[A
     def label(name: str, args: dict[str, Any]) -> str:
         return name if not args else f"{name}:" + ",".join(f"{k}={v}" for k, v in args.items())
 
-    return tuple(RerankerChoice(label(name, args), name, args) for name, args, _ in parsed)
+    out = []
+    for name, args, _ in parsed:
+        shown = label(name, args)
+        if rm is not None and name == "rm" and "rm" not in args:
+            args = {"rm": rm, **args}
+        out.append(RerankerChoice(shown, name, args))
+    return tuple(out)
 
 
 @dataclass
@@ -125,8 +141,9 @@ class EvalPlusBenchmark:
     "--tests",
     "tests_path",
     type=click.Path(path_type=Path, exists=True, dir_okay=False),
-    required=True,
-    help="Generated tests (tests.jsonl from `rerankeval tests generate|import`).",
+    default=None,
+    help="Generated tests (tests.jsonl from `rerankeval tests generate|import`); needed by the unit-test "
+    "rerankers (coderm, codet, mbr-exec).",
 )
 @click.option(
     "--reranker",
@@ -134,7 +151,16 @@ class EvalPlusBenchmark:
     multiple=True,
     required=True,
     metavar="NAME[:K=V,...]",
-    help="Reranker to compare (repeatable), e.g. coderm, codet, codet:size=linear, mbr-exec, random, oracle.",
+    help="Reranker to compare (repeatable), e.g. coderm, codet, codet:size=linear, mbr-exec, rm, random, "
+    "oracle.",
+)
+@click.option(
+    "--rm",
+    "rm_spec",
+    default=None,
+    metavar="SPEC",
+    help="Reward model of the `rm` reranker: vllm:M, hf:M, openai:URL#M (scalar head), verifier:<same> "
+    "(P(YES) of a yes/no verifier); same as -R rm=SPEC.",
 )
 @click.option(
     "-R",
@@ -199,8 +225,9 @@ class EvalPlusBenchmark:
 def rerank(
     dataset: str,
     samples: Path,
-    tests_path: Path,
+    tests_path: Path | None,
     rerankers: tuple[str, ...],
+    rm_spec: str | None,
     plugin_args: tuple[str, ...],
     num_tests: int | None,
     num_samples: int | None,
@@ -218,10 +245,10 @@ def rerank(
     overwrite: bool,
     markdown: bool,
 ) -> None:
-    """Rerank EvalPlus samples with generated unit tests and report pass@1 with and without reranking.
+    """Rerank EvalPlus samples (generated unit tests, a reward model) and report pass@1 with and without.
 
-    Writes the run directory (run.json, candidates, gold, matrix, selections, metrics and
-    selected/<reranker>.jsonl EvalPlus samples files) and prints a summary table on stdout.
+    Writes the run directory (run.json, candidates, gold, matrix, rm_scores, selections, metrics
+    and selected/<reranker>.jsonl EvalPlus samples files) and prints a summary table on stdout.
     """
     import logging
 
@@ -234,7 +261,7 @@ def rerank(
 
     if resume and overwrite:
         raise click.UsageError("--resume and --overwrite exclude each other")
-    choices = parse_rerankers(rerankers, plugin_args)
+    choices = parse_rerankers(rerankers, plugin_args, rm_spec)
     cfg = RerankConfig(
         dataset=dataset,
         samples=samples,

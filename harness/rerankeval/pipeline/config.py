@@ -38,7 +38,7 @@ class RerankConfig:
     Attributes:
         dataset: ``humaneval`` or ``mbpp``.
         samples: EvalPlus samples file (N lines per task).
-        tests: Generated tests artifact (tests.jsonl).
+        tests: Generated tests artifact (tests.jsonl); None when no reranker reads a pass matrix.
         rerankers: The rerankers to compare.
         out: Run directory.
         dataset_path: Local dataset file (None: EvalPlus's own resolution).
@@ -56,7 +56,7 @@ class RerankConfig:
 
     dataset: str
     samples: Path
-    tests: Path
+    tests: Path | None
     rerankers: tuple[RerankerChoice, ...]
     out: Path
     dataset_path: Path | None = None

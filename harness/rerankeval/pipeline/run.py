@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from rerankeval.pipeline.config import RerankConfig
 from rerankeval.pipeline.evaluate import VIEWS, baseline_metrics, make_draws, rank_draw, reranker_metrics
 from rerankeval.pipeline.inputs import Benchmark, GoldRow, TestCase, file_sha256, read_tests
 from rerankeval.pipeline.outputs import write_candidates, write_selections, write_tests
+from rerankeval.pipeline.rm_scoring import Scores, reward_quality, score_run, scoring_rerankers
 from rerankeval.rerankers.registry import load_reranker, reranker_spec
 from rerankeval.runs import RUN_JSON, JsonlAppender, open_run_dir, read_jsonl, write_json_atomic
 from rerankeval.unittests.matrix import MatrixOptions, MatrixTask, build_matrices
@@ -232,10 +233,35 @@ def _matrices(
     return matrices, canonical
 
 
+def _check_tests_given(cfg: RerankConfig, rerankers: Sequence[Reranker]) -> None:
+    if cfg.tests is not None:
+        return
+    need = [c.label for c, r in zip(cfg.rerankers, rerankers, strict=True) if "matrix" in r.needs]
+    if need:
+        raise InputError(
+            f"reranker {', '.join(repr(n) for n in need)} ranks by generated unit tests, "
+            "and no tests were given. "
+            "Pass --tests tests.jsonl (from `rerankeval tests generate|import`)"
+        )
+    if cfg.num_tests is not None:
+        raise InputError(
+            "--num-tests subsamples generated tests, and no tests were given. Pass --tests tests.jsonl"
+        )
+
+
+def _items(
+    bench: Benchmark, groups: dict[str, tuple[Candidate, ...]], matrices: dict[str, PassMatrix]
+) -> list[RerankItem]:
+    return [RerankItem(pid, bench.problems[pid].prompt, cs, matrices.get(pid)) for pid, cs in groups.items()]
+
+
 def _load_rerankers(cfg: RerankConfig) -> tuple[list[Reranker], list[dict[str, Any]]]:
     rerankers, specs = [], []
     for choice in cfg.rerankers:
-        rerankers.append(load_reranker(choice.name, **dict(choice.args)))
+        args = dict(choice.args)
+        if not cfg.cache and choice.name == "rm":
+            args.setdefault("cache", False)  # --no-cache covers the reward model's score cache too
+        rerankers.append(load_reranker(choice.name, **args))
         specs.append({"label": choice.label, **reranker_spec(choice.name, choice.args).as_dict()})
     return rerankers, specs
 
@@ -270,24 +296,27 @@ def run_rerank(
     labels = [c.label for c in cfg.rerankers]
     if len(set(labels)) != len(labels):
         raise InputError(f"reranker given twice: {', '.join(labels)}. Give each --reranker once")
+    _check_tests_given(cfg, rerankers)
     fingerprint = {
         "samples_sha256": file_sha256(cfg.samples),
-        "tests_sha256": file_sha256(cfg.tests),
+        "tests_sha256": file_sha256(cfg.tests) if cfg.tests is not None else None,
         "dataset_hash": bench.hash,
         **cfg.results_key(),
     }
-    tests = read_tests(
-        cfg.tests,
-        cfg.generator,
-        cfg.dedupe_tests,
-        known=bench.problems,
-        dataset=bench.views.get("plus", bench.name),
-    )
+    tests: dict[str, list[TestCase]] = {}
+    if cfg.tests is not None:
+        tests = read_tests(
+            cfg.tests,
+            cfg.generator,
+            cfg.dedupe_tests,
+            known=bench.problems,
+            dataset=bench.views.get("plus", bench.name),
+        )
     groups = _group(candidates, bench)
     prev = open_run_dir(cfg.out, resume=resume, overwrite=overwrite)
     if prev is not None:
         _check_resume(prev, cfg, fingerprint)
-    no_tests = sorted(set(groups) - set(tests))
+    no_tests = sorted(set(groups) - set(tests)) if cfg.tests is not None else []
     if no_tests:
         log.warning(
             "%d problems have no generated tests (unit-test rerankers pick at random there): %s",
@@ -313,8 +342,13 @@ def run_rerank(
     write_candidates(cfg.out, groups)
     write_tests(cfg.out, groups, tests)
     gold = _gold(cfg.out, bench, candidates, resume)
-    matrices, canonical = _matrices(cfg, bench, groups, tests, resume, executor)
-    metrics = _evaluate(cfg, bench, groups, matrices, canonical, gold, rerankers)
+    matrices: dict[str, PassMatrix] = {}
+    canonical: dict[str, str] = {}
+    if cfg.tests is not None:
+        matrices, canonical = _matrices(cfg, bench, groups, tests, resume, executor)
+    scoring = scoring_rerankers(cfg.rerankers, rerankers)
+    scores = score_run(cfg.out, _items(bench, groups, {}), scoring) if scoring else {}
+    metrics = _evaluate(cfg, bench, groups, matrices, canonical, gold, rerankers, scores)
     write_json_atomic(cfg.out / "metrics.json", metrics)
     meta.update(status="finished", finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     write_json_atomic(cfg.out / RUN_JSON, meta)
@@ -329,16 +363,21 @@ def _evaluate(
     canonical: dict[str, str],
     gold: dict[tuple[str, int], GoldRow],
     rerankers: Sequence[Reranker],
+    scores: Scores,
 ) -> dict[str, Any]:
     pids = list(groups)
-    items = [RerankItem(pid, bench.problems[pid].prompt, groups[pid], matrices[pid]) for pid in pids]
+    items = _items(bench, groups, matrices)
     golds = {
         "plus": [[gold[(pid, c.index)].passed for c in groups[pid]] for pid in pids],
         "base": [[gold[(pid, c.index)].base_passed for c in groups[pid]] for pid in pids],
     }
-    draws = make_draws(
-        items, golds, num_samples=cfg.num_samples, num_tests=cfg.num_tests, draws=cfg.draws, seed=cfg.seed
-    )
+
+    def draws_of(items: list[RerankItem]) -> list[Any]:
+        return make_draws(
+            items, golds, num_samples=cfg.num_samples, num_tests=cfg.num_tests, draws=cfg.draws, seed=cfg.seed
+        )
+
+    draws = draws_of(items)
     base = baseline_metrics(draws)
     out: dict[str, Any] = {
         "views": {v: bench.views.get(v, v) for v in VIEWS},
@@ -360,15 +399,25 @@ def _evaluate(
     sel_path.unlink(missing_ok=True)
     for choice, reranker in zip(cfg.rerankers, rerankers, strict=True):
         t0 = time.monotonic()
-        rankings = [rank_draw(reranker, d) for d in draws]
-        res = reranker_metrics(reranker, draws, rankings, base, bootstrap=cfg.bootstrap, seed=cfg.seed)
+        mine = draws
+        if choice.label in scores:  # scored once above: the same draws, carrying the scores
+            table = scores[choice.label]
+            mine = draws_of(
+                [replace(it, rm_scores=tuple(s for s, _ in table[it.problem_id])) for it in items]
+            )
+        rankings = [rank_draw(reranker, d) for d in mine]
+        res = reranker_metrics(reranker, mine, rankings, base, bootstrap=cfg.bootstrap, seed=cfg.seed)
         out["rerankers"][choice.label] = {v: r.as_dict() for v, r in res.items()}
-        write_selections(cfg.out, choice, draws, rankings, groups)
+        write_selections(cfg.out, choice, mine, rankings, groups)
         log.info("%s: ranked and bootstrapped in %.1fs", choice.label, time.monotonic() - t0)
-    out["unit_test_quality"] = {
-        v: unit_test_quality(
-            [matrices[p] for p in pids], golds[v], [canonical.get(p) for p in pids]
-        ).as_dict()
-        for v in VIEWS
-    }
+    if matrices:
+        out["unit_test_quality"] = {
+            v: unit_test_quality(
+                [matrices[p] for p in pids], golds[v], [canonical.get(p) for p in pids]
+            ).as_dict()
+            for v in VIEWS
+        }
+    quality = reward_quality(groups, golds, scores, matrices, n_boot=cfg.bootstrap, seed=cfg.seed)
+    if quality:
+        out["rm_quality"] = quality
     return out

@@ -70,6 +70,39 @@ def _caption(metrics: Mapping[str, Any]) -> str:
     )
 
 
+def _num(block: Mapping[str, Any] | None) -> str:
+    if not block or block.get("value") is None or math.isnan(block["value"]):
+        return "-"
+    ci = block.get("ci")
+    return f"{block['value']:.3f}" + (f" [{ci['low']:.3f}, {ci['high']:.3f}]" if ci else "")
+
+
+def quality_lines(metrics: Mapping[str, Any], view: str = "plus") -> list[str]:
+    """One line per reward (reward models, the unit-test reward): AUC, ECE, RM@N vs random and oracle."""
+    out = []
+    for name, views in metrics.get("rm_quality", {}).items():
+        q = views.get(view)
+        if not q:
+            continue
+        last = q["rm_at_k"][-1] if q.get("rm_at_k") else None
+        ece = q.get("ece")
+        cal = (
+            f"ECE {_num(ece)} ({ece['n_bins']} {ece['strategy']} bins)" if ece else "ECE - (no probabilities)"
+        )
+        at_n = (
+            f"RM@{last['k']} {_pct(last['rm']['value'])}% (random {_pct(last['random']['value'])}%, "
+            f"oracle {_pct(last['oracle']['value'])}%)"
+            if last
+            else ""
+        )
+        out.append(f"{name}: ROC-AUC {_num(q.get('auc'))}, {cal}, {at_n}")
+    if out:
+        out.insert(
+            0, f"reward quality vs {_title(metrics, view)} (pooled over candidates; 95% CI over problems):"
+        )
+    return out
+
+
 def format_text(metrics: Mapping[str, Any]) -> str:
     """Aligned plain-text tables, one per gold view."""
     out = [_caption(metrics)]
@@ -90,6 +123,9 @@ def format_text(metrics: Mapping[str, Any]) -> str:
             f"problems), FAR {_pct(q['FAR'])}%, FRR {_pct(q['FRR'])}% "
             f"(CodeRM App. D, vs {_title(metrics, 'plus')})"
         )
+    lines = quality_lines(metrics)
+    if lines:
+        out += ["", *lines]
     return "\n".join(out)
 
 
@@ -105,4 +141,7 @@ def format_markdown(metrics: Mapping[str, Any]) -> str:
             "|" + "|".join(["---"] + ["---:"] * (len(HEADER) - 1)) + "|",
         ]
         out += ["| " + " | ".join(r) + " |" for r in summary_rows(metrics, view)]
+    lines = quality_lines(metrics)
+    if lines:
+        out += ["", lines[0], "", *(f"- {line}" for line in lines[1:])]
     return "\n".join(out) + "\n"

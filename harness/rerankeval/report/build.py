@@ -216,8 +216,8 @@ def _draw(opts: ReportOptions, plot: Callable[[], Figure], path: Path) -> list[P
 
 
 def _calibration(runs: Sequence[RunFrames], out: Path) -> list[Path]:
-    """Reliability diagram and RM@k curves of execution-free reward scores (report.calibration)."""
-    if not any(not r.rm_scores.empty for r in runs):
+    """Reliability diagrams and RM@k curves of every reward: reward-model scores and the unit-test reward."""
+    if not any(not r.rm_scores.empty or r.matrices for r in runs):
         return []
     try:
         from rerankeval.report import calibration
