@@ -119,27 +119,17 @@ def test_rerank_cli_scores_real_tasks_and_writes_evalplus_selections(inputs: dic
     assert again.exit_code == 1 and "--resume" in again.output
 
 
+def _rerank(inputs: dict[str, Path], *extra: str, tests: bool = True) -> list[str]:
+    """``rerank`` on the two-task dataset and samples, writing to inputs["out"]."""
+    args = ["rerank", "--dataset", "humaneval", "--dataset-path", str(inputs["dataset"])]
+    args += ["--samples", str(inputs["samples"]), "--out", str(inputs["out"])]
+    return args + (["--tests", str(inputs["tests"])] if tests else []) + list(extra)
+
+
 @pytest.mark.realdata
 def test_rerank_cli_reports_unknown_rerankers_before_running(inputs: dict[str, Path]) -> None:
     _register()
-    res = CliRunner().invoke(
-        cli,
-        [
-            "rerank",
-            "--dataset",
-            "humaneval",
-            "--dataset-path",
-            str(inputs["dataset"]),
-            "--samples",
-            str(inputs["samples"]),
-            "--tests",
-            str(inputs["tests"]),
-            "--reranker",
-            "codt",
-            "--out",
-            str(inputs["out"]),
-        ],
-    )
+    res = CliRunner().invoke(cli, _rerank(inputs, "--reranker", "codt"))
     assert res.exit_code == 1
     assert "unknown reranker 'codt'. Did you mean 'codet'?" in res.output
     assert not (inputs["out"] / "matrix.jsonl").exists()
@@ -151,32 +141,9 @@ def test_rerank_cli_ranks_with_a_real_verifier_and_no_tests(
     inputs: dict[str, Path], tiny_lm_dir: Path
 ) -> None:
     _register()
-    args = [
-        "rerank",
-        "--dataset",
-        "humaneval",
-        "--dataset-path",
-        str(inputs["dataset"]),
-        "--samples",
-        str(inputs["samples"]),
-        "--reranker",
-        "rm",
-        "--reranker",
-        "first",
-        "--rm",
-        f"verifier:hf:{tiny_lm_dir}",
-        "-R",
-        "rm.yes=Yes",
-        "-R",
-        "rm.no=No",
-        "-R",
-        "rm.max_length=512",
-        "--bootstrap",
-        "20",
-        "--out",
-        str(inputs["out"]),
-    ]
-    res = CliRunner().invoke(cli, args)
+    rm = ["--reranker", "rm", "--rm", f"verifier:hf:{tiny_lm_dir}", "--reranker", "first"]
+    opts = ["-R", "rm.yes=Yes", "-R", "rm.no=No", "-R", "rm.max_length=512", "--bootstrap", "20"]
+    res = CliRunner().invoke(cli, _rerank(inputs, *rm, *opts, tests=False))
     assert res.exit_code == 0, res.output
     metrics = json.loads((inputs["out"] / "metrics.json").read_text())
     scores = [json.loads(x) for x in (inputs["out"] / "rm_scores.jsonl").read_text().splitlines()]
@@ -198,38 +165,8 @@ def test_rerank_cli_ranks_with_a_real_verifier_and_no_tests(
 def test_rerank_cli_rm_flag_needs_the_rm_reranker(inputs: dict[str, Path]) -> None:
     _register()
     res = CliRunner().invoke(
-        cli,
-        [
-            "rerank",
-            "--dataset",
-            "humaneval",
-            "--dataset-path",
-            str(inputs["dataset"]),
-            "--samples",
-            str(inputs["samples"]),
-            "--reranker",
-            "first",
-            "--rm",
-            "hf:some/model",
-            "--out",
-            str(inputs["out"]),
-        ],
+        cli, _rerank(inputs, "--reranker", "first", "--rm", "hf:some/model", tests=False)
     )
     assert res.exit_code == 2 and "add --reranker rm" in res.output
-    res = CliRunner().invoke(
-        cli,
-        [
-            "rerank",
-            "--dataset",
-            "humaneval",
-            "--dataset-path",
-            str(inputs["dataset"]),
-            "--samples",
-            str(inputs["samples"]),
-            "--reranker",
-            "codet",
-            "--out",
-            str(inputs["out"]),
-        ],
-    )
+    res = CliRunner().invoke(cli, _rerank(inputs, "--reranker", "codet", tests=False))
     assert res.exit_code == 1 and "--tests" in res.output and not inputs["out"].exists()
