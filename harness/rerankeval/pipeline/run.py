@@ -307,8 +307,16 @@ def run_rerank(
     write_candidates(cfg.out, groups)
     write_tests(cfg.out, groups, tests)
     gold = _gold(cfg.out, bench, candidates, resume)
-    matrices, canonical = _matrices(cfg, bench, groups, tests, resume, executor)
+    spent = None
+    if cfg.budget is None:
+        matrices, canonical = _matrices(cfg, bench, groups, tests, resume, executor)
+    else:  # only the columns a budget allocation pays for are executed
+        from rerankeval.pipeline.budgeted import budgeted_matrices
+
+        matrices, canonical, spent = budgeted_matrices(cfg, bench, groups, tests, executor, rerankers)
     metrics = _evaluate(cfg, bench, groups, matrices, canonical, gold, rerankers)
+    if spent is not None:
+        metrics["budget"] = spent
     write_json_atomic(cfg.out / "metrics.json", metrics)
     meta.update(status="finished", finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     write_json_atomic(cfg.out / RUN_JSON, meta)
