@@ -92,7 +92,7 @@ def parse_allocation(
     from rerankeval.scaling import check_options
 
     try:
-        check_options(allocation or "uniform", {k: v for k, v in parsed.items() if k != "select"})
+        check_options(allocation or "uniform", parsed)
     except InputError as e:
         raise click.BadParameter(str(e), param_hint="-A") from None
     return parsed

@@ -89,7 +89,7 @@ class RerankConfig:
             raise InputError(f"test budget must be a number >= 0 (tests per problem), got {self.budget!r}")
         if self.num_tests is not None:
             raise InputError("a test budget and num_tests (--num-tests) exclude each other. Drop one of them")
-        check_options(self.allocation, {k: v for k, v in self.allocation_options.items() if k != "select"})
+        check_options(self.allocation, self.allocation_options)
         if self.difficulty is not None and self.allocation != "greedy":
             raise InputError(
                 f"difficulty estimates (--difficulty) are read by the greedy allocation only, "

@@ -42,6 +42,7 @@ def invoke(files: dict[str, str], *extra: str, difficulty: bool = False) -> tupl
             "--difficulty is read by --allocation greedy only",
         ),
         (["--budget", "5", "-A", "slack=1"], False, "allocation 'uniform' does not take slack"),
+        (["--budget", "5", "-A", "select=codet"], False, "allocation 'uniform' does not take select"),
         (["--budget", "5", "--allocation", "adaptive", "-A", "step=two"], False, "must be a whole number"),
         (["--budget", "5", "-A", "step"], False, "expected key=value"),
         (["--budget", "0"], False, "--budget"),
