@@ -79,6 +79,41 @@ def parse_rerankers(
     return tuple(out)
 
 
+def parse_allocation(
+    budget: float | None,
+    allocation: str | None,
+    options: Sequence[str],
+    difficulty: Path | None,
+    num_tests: int | None,
+) -> dict[str, Any]:
+    """Checks the ``--budget`` flags together and parses ``-A key=value`` into allocation options.
+
+    Raises:
+        click.UsageError: Allocation flags without ``--budget``, ``--budget`` with ``--num-tests``,
+            ``--difficulty`` with another allocation than greedy, or a bad ``-A`` option.
+    """
+    if budget is None:
+        flags = {"--allocation": allocation, "-A": options, "--difficulty": difficulty}
+        given = [flag for flag, value in flags.items() if value]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} only apply with --budget (average tests per problem)")
+        return {}
+    if num_tests is not None:
+        raise click.UsageError("--budget and --num-tests exclude each other: drop one of them")
+    if difficulty is not None and (allocation or "uniform") != "greedy":
+        raise click.UsageError("--difficulty is read by --allocation greedy only")
+    parsed: dict[str, Any] = {}
+    for raw in options:
+        parsed.update(_pairs(raw, "-A"))
+    from rerankeval.scaling import check_options
+
+    try:
+        check_options(allocation or "uniform", parsed)
+    except InputError as e:
+        raise click.BadParameter(str(e), param_hint="-A") from None
+    return parsed
+
+
 @dataclass
 class EvalPlusBenchmark:
     """The :class:`rerankeval.pipeline.Benchmark` contract over the EvalPlus host plugin."""
@@ -189,6 +224,32 @@ class EvalPlusBenchmark:
     help="Random subsets averaged when subsampling.",
 )
 @click.option(
+    "--budget",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Execute only B tests per problem on average, spread by --allocation (default: every test).",
+)
+@click.option(
+    "--allocation",
+    type=click.Choice(["uniform", "greedy", "adaptive"]),
+    default=None,
+    help="How --budget is spread: uniform (default), greedy (CodeRM's marginal gain), adaptive.",
+)
+@click.option(
+    "-A",
+    "--allocation-option",
+    "allocation_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Allocation option (repeatable): step, rule, slack, patience, first_batch, estimator, select, ...",
+)
+@click.option(
+    "--difficulty",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    default=None,
+    help="Predicted pass rate per problem (JSONL/CSV with problem_id, p) for --allocation greedy.",
+)
+@click.option(
     "--parallel", type=click.IntRange(min=1), default=None, help="Sandbox workers (default: all cores)."
 )
 @click.option(
@@ -232,6 +293,10 @@ def rerank(
     num_tests: int | None,
     num_samples: int | None,
     draws: int,
+    budget: float | None,
+    allocation: str | None,
+    allocation_options: tuple[str, ...],
+    difficulty: Path | None,
     parallel: int | None,
     dataset_path: Path | None,
     time_limit: float | None,
@@ -262,6 +327,7 @@ def rerank(
     if resume and overwrite:
         raise click.UsageError("--resume and --overwrite exclude each other")
     choices = parse_rerankers(rerankers, plugin_args, rm_spec)
+    alloc_options = parse_allocation(budget, allocation, allocation_options, difficulty, num_tests)
     cfg = RerankConfig(
         dataset=dataset,
         samples=samples,
@@ -279,6 +345,10 @@ def rerank(
         cache=not no_cache,
         generator=generator,
         dedupe_tests=dedupe_tests,
+        budget=budget,
+        allocation=allocation or "uniform",
+        allocation_options=alloc_options,
+        difficulty=difficulty,
     )
     ds = load_dataset(dataset, dataset_path)
     rows = read_samples(samples, ds)

@@ -52,6 +52,10 @@ class RerankConfig:
         cache: Use the on-disk execution caches.
         generator: Which generator's tests to use when the tests file holds several.
         dedupe_tests: Count each distinct test once (default: as often as it was generated).
+        budget: Average tests per problem an allocation may execute (None: every test).
+        allocation: How the budget is spread: ``uniform``, ``greedy`` or ``adaptive``.
+        allocation_options: Options of the allocation (``step``, ``rule``, ``first_batch``, ...).
+        difficulty: File of predicted pass rates per problem (``greedy``; see ``load_difficulty``).
     """
 
     dataset: str
@@ -70,6 +74,27 @@ class RerankConfig:
     cache: bool = True
     generator: str | None = None
     dedupe_tests: bool = False
+    budget: float | None = None
+    allocation: str = "uniform"
+    allocation_options: Mapping[str, Any] = field(default_factory=dict)
+    difficulty: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.budget is None:
+            return
+        from rerankeval.errors import InputError
+        from rerankeval.scaling import check_options
+
+        if not isinstance(self.budget, (int, float)) or not 0 <= self.budget < float("inf"):
+            raise InputError(f"test budget must be a number >= 0 (tests per problem), got {self.budget!r}")
+        if self.num_tests is not None:
+            raise InputError("a test budget and num_tests (--num-tests) exclude each other. Drop one of them")
+        check_options(self.allocation, self.allocation_options)
+        if self.difficulty is not None and self.allocation != "greedy":
+            raise InputError(
+                f"difficulty estimates (--difficulty) are read by the greedy allocation only, "
+                f"not by {self.allocation!r}. Use --allocation greedy"
+            )
 
     @property
     def subsampled(self) -> bool:
@@ -82,11 +107,26 @@ class RerankConfig:
             "time_limit_s": self.time_limit_s,
             "generator": self.generator,
             "dedupe_tests": self.dedupe_tests,
+            "budget": self._budget_key(),
+        }
+
+    def _budget_key(self) -> dict[str, Any] | None:
+        if self.budget is None:
+            return None
+        from rerankeval.pipeline.inputs import file_sha256
+
+        return {
+            "budget": self.budget,
+            "allocation": self.allocation,
+            "options": dict(sorted(self.allocation_options.items())),
+            "difficulty_sha256": (
+                file_sha256(self.difficulty) if self.difficulty and Path(self.difficulty).is_file() else None
+            ),
         }
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["rerankers"] = [{"label": r.label, "name": r.name, "args": dict(r.args)} for r in self.rerankers]
-        for k in ("samples", "tests", "out", "dataset_path"):
+        for k in ("samples", "tests", "out", "dataset_path", "difficulty"):
             d[k] = None if d[k] is None else str(d[k])
         return d

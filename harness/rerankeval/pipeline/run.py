@@ -243,10 +243,11 @@ def _check_tests_given(cfg: RerankConfig, rerankers: Sequence[Reranker]) -> None
             "and no tests were given. "
             "Pass --tests tests.jsonl (from `rerankeval tests generate|import`)"
         )
-    if cfg.num_tests is not None:
-        raise InputError(
-            "--num-tests subsamples generated tests, and no tests were given. Pass --tests tests.jsonl"
-        )
+    for flag, value in (("--num-tests", cfg.num_tests), ("--budget", cfg.budget)):
+        if value is not None:
+            raise InputError(
+                f"{flag} spends generated tests, and no tests were given. Pass --tests tests.jsonl"
+            )
 
 
 def _items(
@@ -344,11 +345,18 @@ def run_rerank(
     gold = _gold(cfg.out, bench, candidates, resume)
     matrices: dict[str, PassMatrix] = {}
     canonical: dict[str, str] = {}
-    if cfg.tests is not None:
+    spent = None
+    if cfg.tests is not None and cfg.budget is None:
         matrices, canonical = _matrices(cfg, bench, groups, tests, resume, executor)
+    elif cfg.tests is not None:  # only the columns a budget allocation pays for are executed
+        from rerankeval.pipeline.budgeted import budgeted_matrices
+
+        matrices, canonical, spent = budgeted_matrices(cfg, bench, groups, tests, executor, rerankers)
     scoring = scoring_rerankers(cfg.rerankers, rerankers)
     scores = score_run(cfg.out, _items(bench, groups, {}), scoring) if scoring else {}
     metrics = _evaluate(cfg, bench, groups, matrices, canonical, gold, rerankers, scores)
+    if spent is not None:
+        metrics["budget"] = spent
     write_json_atomic(cfg.out / "metrics.json", metrics)
     meta.update(status="finished", finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     write_json_atomic(cfg.out / RUN_JSON, meta)

@@ -103,9 +103,30 @@ def quality_lines(metrics: Mapping[str, Any], view: str = "plus") -> list[str]:
     return out
 
 
+def budget_line(metrics: Mapping[str, Any]) -> str | None:
+    """One line on what a budgeted run spent (None for a run that executed every test).
+
+    E.g. ``budget: greedy, 20.0 tests/problem -> 3,240 tests, 312,000 executions (31.2% of all 1,000,000)``.
+    """
+    b = metrics.get("budget")
+    if not b:
+        return None
+    share = "" if b.get("fraction") is None else f"{100 * b['fraction']:.1f}% of "
+    line = (
+        f"budget: {b['method']}, {b['budget']:.1f} tests/problem -> {b['tests']:,} tests "
+        f"({b['mean_tests']:.1f}/problem), {b['executions']:,} executions "
+        f"({share}all {b['full_executions']:,})"
+    )
+    if b["method"] == "adaptive":
+        line += f", {b['rounds']} rounds, {b['settled']} problems settled"
+    return line
+
+
 def format_text(metrics: Mapping[str, Any]) -> str:
     """Aligned plain-text tables, one per gold view."""
     out = [_caption(metrics)]
+    if budget_line(metrics):
+        out.append(str(budget_line(metrics)))
     for view in ("plus", "base"):
         rows = [HEADER, *summary_rows(metrics, view)]
         widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
@@ -132,6 +153,8 @@ def format_text(metrics: Mapping[str, Any]) -> str:
 def format_markdown(metrics: Mapping[str, Any]) -> str:
     """The same tables in GitHub markdown."""
     out = [_caption(metrics)]
+    if budget_line(metrics):
+        out[0] += f"; {budget_line(metrics)}"
     for view in ("plus", "base"):
         out += [
             "",

@@ -114,6 +114,16 @@ def marginal_gain(p: float, b: int) -> float:
     return p * (1.0 - p) ** b
 
 
+def greedy_first_batch(budget: float, first_batch: int | None, has_difficulty: bool) -> int:
+    """Tests every problem gets before greedy's marginal-gain phase.
+
+    Default 0 when difficulty estimates are given, else 5 (the batch they are estimated from);
+    never more than ``int(budget)``.
+    """
+    first = (0 if has_difficulty else 5) if first_batch is None else first_batch
+    return max(0, min(int(first), int(budget)))
+
+
 def greedy(
     matrices: Mapping[str, PassMatrix],
     budget: float,
@@ -143,8 +153,7 @@ def greedy(
         InputError: A negative budget, or difficulty missing for a problem.
     """
     total = _check(matrices, budget)
-    first = (0 if difficulty is not None else 5) if first_batch is None else first_batch
-    first = max(0, min(first, int(budget)))
+    first = greedy_first_batch(budget, first_batch, difficulty is not None)
     spent = {p: min(first, len(m.test_ids)) for p, m in matrices.items()}
     if difficulty is None:
         if first == 0:
