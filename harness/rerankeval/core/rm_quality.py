@@ -53,6 +53,15 @@ class QualityConfig:
     level: float = 0.95
 
 
+def ks_up_to(n_max: int) -> tuple[int, ...]:
+    """RM@k subset sizes for problems of up to ``n_max`` candidates: powers of two, then ``n_max``."""
+    ks, k = [], 1
+    while k < n_max:
+        ks.append(k)
+        k *= 2
+    return (*ks, max(n_max, 1))
+
+
 def _pooled(problems: Sequence[ScoredProblem], field: str) -> tuple[list[float], list[bool]]:
     xs, ys = [], []
     for p in problems:

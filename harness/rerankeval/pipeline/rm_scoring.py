@@ -20,7 +20,7 @@ from typing import Any
 
 from rerankeval.core.rerank import PassMatrix, Reranker, RerankItem
 from rerankeval.core.rm_metrics import ScoredProblem, unit_test_reward
-from rerankeval.core.rm_quality import QualityConfig, rm_quality
+from rerankeval.core.rm_quality import QualityConfig, ks_up_to, rm_quality
 from rerankeval.core.types import Candidate
 from rerankeval.pipeline.config import RerankerChoice
 from rerankeval.runs import JsonlAppender
@@ -89,14 +89,6 @@ def score_run(
     return result
 
 
-def _ks(n_max: int) -> tuple[int, ...]:
-    ks, k = [], 1
-    while k < n_max:
-        ks.append(k)
-        k *= 2
-    return (*ks, max(n_max, 1))
-
-
 def reward_quality(
     groups: Mapping[str, Sequence[Candidate]],
     golds: Mapping[str, Sequence[Sequence[bool]]],
@@ -120,7 +112,9 @@ def reward_quality(
         reward name -> view -> the :func:`rm_quality` dict.
     """
     pids = list(groups)
-    cfg = QualityConfig(ks=_ks(max((len(g) for g in groups.values()), default=1)), n_boot=n_boot, seed=seed)
+    cfg = QualityConfig(
+        ks=ks_up_to(max((len(g) for g in groups.values()), default=1)), n_boot=n_boot, seed=seed
+    )
     out: dict[str, dict[str, Any]] = {}
     for label, table in scores.items():
         out[label] = {

@@ -240,6 +240,18 @@ _CAPTIONS = {
 }
 
 
+def _caption(name: str) -> str:
+    """The heading of a figure in report.md (calibration figures are named per run and reward)."""
+    if name in _CAPTIONS:
+        return _CAPTIONS[name]
+    stem = name.removesuffix(".png")
+    if stem.startswith("fig_rm_at_k_"):
+        return f"best-of-k (RM@k) curves of every reward, run {stem.removeprefix('fig_rm_at_k_')}"
+    if stem.startswith("fig_reliability_"):
+        return f"reliability diagram (run and reward: {stem.removeprefix('fig_reliability_')})"
+    return stem
+
+
 def _index(runs: Sequence[RunFrames], rep: Report, out: Path, opts: ReportOptions) -> Path:
     lines = [
         f"# {_title(runs, 'reranking report')}",
@@ -268,7 +280,7 @@ def _index(runs: Sequence[RunFrames], rep: Report, out: Path, opts: ReportOption
         ]
     for f in rep.files:
         if f.suffix == ".png":
-            lines += [f"## {_CAPTIONS.get(f.name, f.stem)}", "", f"![{f.stem}]({f.name})", ""]
+            lines += [f"## {_caption(f.name)}", "", f"![{f.stem}]({f.name})", ""]
     path = out / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rerankeval.core.rm_metrics import CalibrationBin, ScoredProblem, unit_test_reward
-from rerankeval.core.rm_quality import QualityConfig, rm_quality
+from rerankeval.core.rm_quality import QualityConfig, ks_up_to, rm_quality
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -144,7 +144,6 @@ def write_calibration_report(runs: Sequence[Any], out: Path,
     """
     import re
 
-    cfg = config or QualityConfig(n_boot=200)
     paths: list[Path] = []
     for run in runs:
         sources: dict[str, list[ScoredProblem]] = {}
@@ -160,11 +159,13 @@ def write_calibration_report(runs: Sequence[Any], out: Path,
         for scorer, problems in sources.items():
             if not problems:
                 continue
-            q = rm_quality(problems, cfg)
+            n_max = max(len(p.labels) for p in problems)
+            q = rm_quality(problems, config or QualityConfig(ks=ks_up_to(n_max), n_boot=200))
             curves[scorer] = q["rm_at_k"]
             if q["reliability"]:
                 ece = q["ece"]["value"]  # type: ignore[index]
-                fig = plot_reliability(q["reliability"], f"{scorer}", ece, cfg.strategy)  # type: ignore[arg-type]
+                strategy = config.strategy if config else "uniform"
+                fig = plot_reliability(q["reliability"], f"{scorer}", ece, strategy)  # type: ignore[arg-type]
                 name = re.sub(r"[^A-Za-z0-9._-]+", "-", scorer).strip("-")
                 paths.append(_save(fig, Path(out) / f"fig_reliability_{tag}_{name}.png"))
         if curves:
