@@ -8,12 +8,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import hand_benchmark
 import pytest
 from click.testing import CliRunner
 
 from rerankeval.core.types import Candidate, Problem, ProgramOutcome
 from rerankeval.errors import InputError
-from rerankeval.pipeline import GoldRow, RerankConfig, RerankerChoice, run_rerank
+from rerankeval.pipeline import RerankConfig, RerankerChoice, run_rerank
 from rerankeval.runs import read_jsonl
 from rerankeval.sandbox import LocalExecutor
 
@@ -40,29 +41,15 @@ CORRECT = {("T/0", 0), ("T/0", 2), ("T/1", 0), ("T/1", 1)}
 RERANKERS = ("coderm", "codet", "mbr-exec", "random", "oracle")
 
 
-class HandBenchmark:
+PROBLEMS = {
+    "T/0": Problem("T/0", "add one", "f", "def f(y):\n    return y + 1\n"),
+    "T/1": Problem("T/1", "double", "f", "def f(y):\n    return 2 * y\n"),
+}
+
+
+def HandBenchmark() -> Any:  # noqa: N802 - reads as the class it returns
     """Ground truth given by hand (CORRECT); canonical solutions unlike any candidate."""
-
-    name = "toy"
-    hash = "toy-budget-1"
-    views = {"plus": "Toy+", "base": "Toy"}
-    problems = {
-        "T/0": Problem("T/0", "add one", "f", "def f(y):\n    return y + 1\n"),
-        "T/1": Problem("T/1", "double", "f", "def f(y):\n    return 2 * y\n"),
-    }
-
-    def judge_total(self, candidates: Sequence[Candidate]) -> int:
-        return len(candidates)
-
-    def judge(
-        self, candidates: Sequence[Candidate], progress: Callable[[int], None] | None = None
-    ) -> list[GoldRow]:
-        out = []
-        for c in candidates:
-            ok = (c.problem_id, c.index) in CORRECT
-            s = "pass" if ok else "fail"
-            out.append(GoldRow(c.problem_id, c.index, s, s, ok, ok))
-        return out
+    return hand_benchmark.HandBenchmark(PROBLEMS, CORRECT, "toy-budget-1")
 
 
 class CountingExecutor:

@@ -7,11 +7,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import hand_benchmark
 import pytest
 
 from rerankeval.core.types import Candidate, Problem, ProgramOutcome
 from rerankeval.errors import InputError, RunExistsError
-from rerankeval.pipeline import GoldRow, RerankConfig, RerankerChoice, run_rerank
+from rerankeval.pipeline import RerankConfig, RerankerChoice, run_rerank
 from rerankeval.runs import read_jsonl
 from rerankeval.sandbox import LocalExecutor
 
@@ -35,30 +36,19 @@ TESTS = {
 CORRECT = {("T/0", 0): True, ("T/0", 2): True, ("T/1", 0): True, ("T/1", 1): True}
 
 
-class HandBenchmark:
+PROBLEMS = {
+    "T/0": Problem("T/0", "add one", "f", "def f(x):\n    return x + 1\n"),
+    "T/1": Problem("T/1", "double", "f", "def f(x):\n    return 2 * x\n"),
+}
+
+
+class HandBenchmark(hand_benchmark.HandBenchmark):
     """Ground truth given by hand: the correct programs are listed in CORRECT."""
 
-    name = "toy"
-    hash = "toy-1"
-    views = {"plus": "Toy+", "base": "Toy"}
-    problems = {
-        "T/0": Problem("T/0", "add one", "f", "def f(x):\n    return x + 1\n"),
-        "T/1": Problem("T/1", "double", "f", "def f(x):\n    return 2 * x\n"),
-    }
+    problems = PROBLEMS
 
-    def judge_total(self, candidates: Sequence[Candidate]) -> int:
-        return len(candidates)
-
-    def judge(
-        self, candidates: Sequence[Candidate], progress: Callable[[int], None] | None = None
-    ) -> list[GoldRow]:
-        out = []
-        for c in candidates:
-            ok = CORRECT.get((c.problem_id, c.index), False)
-            out.append(
-                GoldRow(c.problem_id, c.index, "pass" if ok else "fail", "pass" if ok else "fail", ok, ok)
-            )
-        return out
+    def __init__(self) -> None:
+        super().__init__(PROBLEMS, CORRECT, "toy-1")
 
 
 class StoppingExecutor:

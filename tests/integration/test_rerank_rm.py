@@ -7,12 +7,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import hand_benchmark
 import pytest
 
 from rerankeval.core.types import Candidate, Problem
 from rerankeval.errors import InputError
 from rerankeval.generation.scoring import ScoreResult
-from rerankeval.pipeline import GoldRow, RerankConfig, RerankerChoice, run_rerank
+from rerankeval.pipeline import RerankConfig, RerankerChoice, run_rerank
 from rerankeval.pipeline.rm_scoring import UNIT_TEST_REWARD
 from rerankeval.runs import read_jsonl
 
@@ -28,25 +29,10 @@ CANDIDATES = {
 }
 
 
-class LabelledBenchmark:
-    name = "toy"
-    hash = "toy-rm"
-    views = {"plus": "Toy+", "base": "Toy"}
+def LabelledBenchmark() -> Any:  # noqa: N802 - reads as the class it returns
     problems = {pid: Problem(pid, f"problem {pid}", "f", None) for pid in CANDIDATES}
-
-    def judge_total(self, candidates: Sequence[Candidate]) -> int:
-        return len(candidates)
-
-    def judge(
-        self, candidates: Sequence[Candidate], progress: Callable[[int], None] | None = None
-    ) -> list[GoldRow]:
-        out = []
-        for c in candidates:
-            ok = CANDIDATES[c.problem_id][c.index][1]
-            out.append(
-                GoldRow(c.problem_id, c.index, "pass" if ok else "fail", "pass" if ok else "fail", ok, ok)
-            )
-        return out
+    correct = {(pid, i) for pid, rows in CANDIDATES.items() for i, (_, ok, _) in enumerate(rows) if ok}
+    return hand_benchmark.HandBenchmark(problems, correct, "toy-rm")
 
 
 class TableScorer:
