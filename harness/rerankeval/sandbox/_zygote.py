@@ -16,6 +16,7 @@ result pipe's write end attached, ``("exit",)``; zygote -> supervisor: ``("ready
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import os
 import signal
@@ -180,6 +181,7 @@ def _main(sock: socket.socket, feat: _isolation.Features, join_fds: list[int]) -
             with contextlib.suppress(OSError):
                 os.close(fd)
     _isolation.setup_zygote(feat)
+    gc.freeze()  # what every child inherits: its collections never walk (and copy) these pages
     send_with_fds(sock, ("ready", feat.to_dict()), [])
     assets: dict[str, Any] = {}
     compiled: dict[str, Any] = {}
@@ -196,5 +198,6 @@ def _main(sock: socket.socket, feat: _isolation.Features, join_fds: list[int]) -
             for m in msg[1]:
                 with contextlib.suppress(Exception):
                     importlib.import_module(m)
+            gc.freeze()
         elif msg[0] == "spawn":
             _spawn(sock, feat, join_fds, msg[1], fds[0], assets, compiled)
