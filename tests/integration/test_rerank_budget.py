@@ -83,24 +83,7 @@ def executor() -> Iterator[LocalExecutor]:
 
 
 def config(tmp: Path, out: str, **kw: Any) -> tuple[RerankConfig, list[Candidate]]:
-    samples, tests = tmp / "samples.jsonl", tmp / "tests.jsonl"
-    cands = [Candidate(p, i, code) for p, codes in PROGRAMS.items() for i, code in enumerate(codes)]
-    samples.write_text(
-        "".join(json.dumps({"task_id": c.problem_id, "solution": c.code}) + "\n" for c in cands)
-    )
-    rows = [
-        {
-            "task_id": p,
-            "test_id": f"{p}-{j}",
-            "test": t,
-            "style": "assert",
-            "generator": "hand",
-            "sample_index": j,
-        }
-        for p, ts in TESTS.items()
-        for j, t in enumerate(ts)
-    ]
-    tests.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    samples, tests, cands = hand_benchmark.write_inputs(tmp, PROGRAMS, TESTS)
     kw = {"time_limit_s": 0.5, "bootstrap": 20, "cache": False, **kw}
     choices = tuple(RerankerChoice(n, n) for n in RERANKERS)
     return RerankConfig("toy", samples, tests, choices, tmp / out, **kw), cands

@@ -72,26 +72,7 @@ def executor() -> Iterator[LocalExecutor]:
 
 
 def _inputs(tmp: Path) -> tuple[Path, Path, list[Candidate]]:
-    samples, tests = tmp / "samples.jsonl", tmp / "tests.jsonl"
-    cands = [Candidate(p, i, code) for p, codes in PROGRAMS.items() for i, code in enumerate(codes)]
-    samples.write_text(
-        "".join(json.dumps({"task_id": c.problem_id, "solution": c.code}) + "\n" for c in cands)
-    )
-    rows = [
-        {
-            "task_id": p,
-            "test_id": f"{p}-{j}",
-            "test": t,
-            "style": "assert",
-            "generator": "hand",
-            "sample_index": j,
-            "count": 2 if j == 0 else 1,
-        }
-        for p, ts in TESTS.items()
-        for j, t in enumerate(ts)
-    ]
-    tests.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return samples, tests, cands
+    return hand_benchmark.write_inputs(tmp, PROGRAMS, TESTS, counts={0: 2})  # test 0 generated twice
 
 
 def _config(tmp: Path, out: str, **kw: Any) -> tuple[RerankConfig, list[Candidate]]:

@@ -109,6 +109,25 @@ class _Stable:
 Reveal = Callable[[Mapping[str, tuple[int, int]]], Mapping[str, Sequence[str]]]
 
 
+def checked_reveal(
+    reveal: Reveal, asked: Mapping[str, tuple[int, int]], n_candidates: Mapping[str, int]
+) -> Mapping[str, Sequence[str]]:
+    """Calls ``reveal`` and checks that it answered one row per candidate, one cell per asked column.
+
+    Raises:
+        InputError: An answer of the wrong shape.
+    """
+    answer = reveal(asked)
+    for p, (a, b) in asked.items():
+        rows = answer.get(p, ())
+        if len(rows) != n_candidates[p] or any(len(r) != b - a for r in rows):
+            raise InputError(
+                f"reveal answered {p} with the wrong shape: expected {n_candidates[p]} rows "
+                f"of {b - a} cells (columns {a}..{b - 1})"
+            )
+    return answer
+
+
 def adaptive_online(
     tests: Mapping[str, Sequence[str]],
     n_candidates: Mapping[str, int],
@@ -170,15 +189,9 @@ def adaptive_online(
         asked = {p: (spent[p], spent[p] + k) for p, k in gives.items() if k > 0}
         if not asked:
             return
-        answer = reveal(asked)
-        for p, (a, b) in asked.items():
-            rows = answer.get(p, ())
-            if len(rows) != n_candidates[p] or any(len(r) != b - a for r in rows):
-                raise InputError(
-                    f"reveal answered {p} with the wrong shape: expected {n_candidates[p]} rows "
-                    f"of {b - a} cells (columns {a}..{b - 1})"
-                )
-            cells[p] = [old + new for old, new in zip(cells[p], rows, strict=True)]
+        answer = checked_reveal(reveal, asked, n_candidates)
+        for p, (_, b) in asked.items():
+            cells[p] = [old + new for old, new in zip(cells[p], answer[p], strict=True)]
             spent[p] = b
 
     pay({p: min(first, caps[p]) for p in tests})

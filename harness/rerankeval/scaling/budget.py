@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from rerankeval.core.rerank import PassMatrix
 from rerankeval.errors import InputError
-from rerankeval.scaling.adaptive import Reveal, adaptive, adaptive_online
+from rerankeval.scaling.adaptive import Reveal, adaptive, adaptive_online, checked_reveal
 from rerankeval.scaling.allocation import Allocation, _check, greedy, greedy_first_batch, uniform
 from rerankeval.scaling.difficulty import ESTIMATORS, estimate_difficulty
 
@@ -165,15 +165,9 @@ def allocate_online(
         if not asked:
             return {}
         assert all(a == width[p] for p, (a, _) in asked.items()), "columns are paid for in order, once"
-        answer = reveal(asked)
-        for p, (a, b) in asked.items():
-            rows = answer.get(p, ())
-            if len(rows) != n_candidates[p] or any(len(r) != b - a for r in rows):
-                raise InputError(
-                    f"reveal answered {p} with the wrong shape: expected {n_candidates[p]} rows "
-                    f"of {b - a} cells (columns {a}..{b - 1})"
-                )
-            cells[p] = [old + new for old, new in zip(cells[p], rows, strict=True)]
+        answer = checked_reveal(reveal, asked, n_candidates)
+        for p, (_, b) in asked.items():
+            cells[p] = [old + new for old, new in zip(cells[p], answer[p], strict=True)]
             width[p] = b
         return answer
 
