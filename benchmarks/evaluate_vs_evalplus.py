@@ -1,7 +1,8 @@
 """Times ``rerankeval evaluate`` against ``evalplus.evaluate`` 0.3.1 on the same samples, in one run.
 
-Also times the no-isolation lower bound (the same calls in one process) and checks that the two
-tools' verdicts agree sample by sample (base status, plus status and the reported failing input).
+Also times the no-isolation lower bound (the same calls, for the same distinct programs, in as many
+long-lived worker processes, without isolation) and checks that the two tools' verdicts agree
+sample by sample (base status, plus status and the reported failing input).
 
     python benchmarks/evaluate_vs_evalplus.py --source codet --tasks 20            # 20 tasks x 100 CodeT samples
     python benchmarks/evaluate_vs_evalplus.py --source codet --tasks all --no-bound # the full CodeT set
@@ -115,10 +116,12 @@ def main() -> None:
     t_bound = None
     if not args.no_bound:
         out = subprocess.run([sys.executable, str(Path(__file__).with_name("_inprocess_bound.py")), str(subset),
-                              str(samples)], env=env, check=True, capture_output=True, text=True)
-        t_bound = json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
+                              str(samples), str(args.parallel)], env=env, check=True, capture_output=True, text=True)
+        bound = json.loads(out.stdout.strip().splitlines()[-1])
+        t_bound = bound["seconds"]
         print(f"in-process lower bound {t_bound:8.1f} s   (rerankeval / bound = {t_re / t_bound:.2f}; "
-              "one process, every sample)", flush=True)
+              f"{args.parallel} long-lived workers without isolation, {bound['programs']} distinct programs)",
+              flush=True)
     total, diffs = _compare(work / "ep_eval_results.json", work / "re_eval_results.json")
     print(f"verdicts: {total - len(diffs)}/{total} identical")
     for d in diffs[:50]:
