@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -167,6 +168,24 @@ def test_greedy_with_a_difficulty_file_spends_by_coderms_rule(
     assert m["budget"]["executions"] == 4 * 2 + 3 * 4
     with pytest.raises(InputError, match="greedy allocation only"):
         config(tmp_path, "bad", budget=3, allocation="uniform", difficulty=difficulty)
+
+
+def test_greedy_reads_a_trained_probe_on_hidden_states(tmp_path: Path, executor: LocalExecutor) -> None:
+    # sigmoid(w . h + b) with w = (2, -1), b = 0.5 gives the pass rates of the test above: 0.9 and 0.1
+    logit = math.log(9)
+    features = tmp_path / "hidden.jsonl"
+    rows = [{"problem_id": "T/0", "h": [logit / 2, 0.5]}, {"problem_id": "T/1", "h": [-logit / 2, -0.5]}]
+    features.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    probe = tmp_path / "probe.json"
+    probe.write_text(json.dumps({"w": [2.0, -1.0], "b": 0.5}))
+    cfg, cands = config(tmp_path, "run", budget=3, allocation="greedy", difficulty=features, probe=probe)
+    m = run_rerank(cfg, HandBenchmark(), cands, executor=executor).metrics
+    assert {p: len(t) for p, t in spent_tests(cfg.out).items()} == {"T/0": 2, "T/1": 4}
+    assert m["budget"]["probe"] == str(probe)
+    probe.write_text(json.dumps({"w": [2.0], "b": 0.0}))
+    bad, _ = config(tmp_path, "bad", budget=3, allocation="greedy", difficulty=features, probe=probe)
+    with pytest.raises(InputError, match="2 dimensions, the probe has 1"):
+        run_rerank(bad, HandBenchmark(), cands, executor=executor)
 
 
 def test_adaptive_stable_rule_follows_a_named_reranker(tmp_path: Path, executor: LocalExecutor) -> None:

@@ -85,13 +85,17 @@ def parse_allocation(
     options: Sequence[str],
     difficulty: Path | None,
     num_tests: int | None,
+    probe: Path | None = None,
 ) -> dict[str, Any]:
     """Checks the ``--budget`` flags together and parses ``-A key=value`` into allocation options.
 
     Raises:
         click.UsageError: Allocation flags without ``--budget``, ``--budget`` with ``--num-tests``,
-            ``--difficulty`` with another allocation than greedy, or a bad ``-A`` option.
+            ``--difficulty`` with another allocation than greedy, ``--probe`` without
+            ``--difficulty``, or a bad ``-A`` option.
     """
+    if probe is not None and difficulty is None:
+        raise click.UsageError("--probe reads hidden states: pass them with --difficulty FEATURES.jsonl")
     if budget is None:
         flags = {"--allocation": allocation, "-A": options, "--difficulty": difficulty}
         given = [flag for flag, value in flags.items() if value]
@@ -247,7 +251,15 @@ class EvalPlusBenchmark:
     "--difficulty",
     type=click.Path(path_type=Path, exists=True, dir_okay=False),
     default=None,
-    help="Predicted pass rate per problem (JSONL/CSV with problem_id, p) for --allocation greedy.",
+    help="Predicted pass rate per problem (JSONL/CSV with problem_id, p) for --allocation greedy; with "
+    "--probe, the policy's hidden states instead (JSONL with problem_id, h).",
+)
+@click.option(
+    "--probe",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    default=None,
+    help='A trained linear probe (JSON {"w": [...], "b": ...}) that predicts each pass rate from '
+    "--difficulty's hidden states (CodeRM's difficulty probe).",
 )
 @click.option(
     "--parallel", type=click.IntRange(min=1), default=None, help="Sandbox workers (default: all cores)."
@@ -297,6 +309,7 @@ def rerank(
     allocation: str | None,
     allocation_options: tuple[str, ...],
     difficulty: Path | None,
+    probe: Path | None,
     parallel: int | None,
     dataset_path: Path | None,
     time_limit: float | None,
@@ -327,7 +340,7 @@ def rerank(
     if resume and overwrite:
         raise click.UsageError("--resume and --overwrite exclude each other")
     choices = parse_rerankers(rerankers, plugin_args, rm_spec)
-    alloc_options = parse_allocation(budget, allocation, allocation_options, difficulty, num_tests)
+    alloc_options = parse_allocation(budget, allocation, allocation_options, difficulty, num_tests, probe)
     cfg = RerankConfig(
         dataset=dataset,
         samples=samples,
@@ -349,6 +362,7 @@ def rerank(
         allocation=allocation or "uniform",
         allocation_options=alloc_options,
         difficulty=difficulty,
+        probe=probe,
     )
     ds = load_dataset(dataset, dataset_path)
     rows = read_samples(samples, ds)

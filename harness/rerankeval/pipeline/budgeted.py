@@ -30,7 +30,7 @@ from rerankeval.pipeline.config import RerankConfig
 from rerankeval.pipeline.inputs import Benchmark, TestCase
 from rerankeval.pipeline.outputs import write_tests
 from rerankeval.runs import JsonlAppender
-from rerankeval.scaling import Allocation, Select, allocate_online, load_difficulty
+from rerankeval.scaling import Allocation, Select, allocate_online, load_difficulty, load_probe
 from rerankeval.unittests.matrix import MatrixOptions, MatrixTask, build_matrices
 
 log = logging.getLogger(__name__)
@@ -134,6 +134,7 @@ def budget_summary(alloc: Allocation, full: int, cfg: RerankConfig, requests: in
         "budget": alloc.budget,
         "options": dict(cfg.allocation_options),
         "difficulty": None if cfg.difficulty is None else str(cfg.difficulty),
+        "probe": None if cfg.probe is None else str(cfg.probe),
         "tests": alloc.tests,
         "mean_tests": alloc.mean_tests,
         "executions": alloc.executions,
@@ -179,7 +180,9 @@ def budgeted_matrices(
         InputError: A bad allocation option or difficulty file.
     """
     assert cfg.budget is not None
-    difficulty = load_difficulty(cfg.difficulty) if cfg.difficulty is not None else None
+    difficulty = None
+    if cfg.difficulty is not None:
+        difficulty = load_probe(cfg.difficulty, cfg.probe) if cfg.probe else load_difficulty(cfg.difficulty)
     options = _options(cfg, bench, groups, rerankers)
     cols = {p: list(tests.get(p, ())) for p in groups}
     refs = {p: Candidate(p, -1, bench.problems[p].reference) for p in groups if bench.problems[p].reference}

@@ -55,7 +55,9 @@ class RerankConfig:
         budget: Average tests per problem an allocation may execute (None: every test).
         allocation: How the budget is spread: ``uniform``, ``greedy`` or ``adaptive``.
         allocation_options: Options of the allocation (``step``, ``rule``, ``first_batch``, ...).
-        difficulty: File of predicted pass rates per problem (``greedy``; see ``load_difficulty``).
+        difficulty: File of predicted pass rates per problem (``greedy``; see ``load_difficulty``),
+            or, with ``probe``, of the policy's hidden states per problem (see ``load_probe``).
+        probe: A trained linear probe applied to ``difficulty``'s hidden states.
     """
 
     dataset: str
@@ -78,6 +80,7 @@ class RerankConfig:
     allocation: str = "uniform"
     allocation_options: Mapping[str, Any] = field(default_factory=dict)
     difficulty: Path | None = None
+    probe: Path | None = None
 
     def __post_init__(self) -> None:
         if self.budget is None:
@@ -113,20 +116,23 @@ class RerankConfig:
     def _budget_key(self) -> dict[str, Any] | None:
         if self.budget is None:
             return None
-        from rerankeval.pipeline.inputs import file_sha256
-
         return {
             "budget": self.budget,
             "allocation": self.allocation,
             "options": dict(sorted(self.allocation_options.items())),
-            "difficulty_sha256": (
-                file_sha256(self.difficulty) if self.difficulty and Path(self.difficulty).is_file() else None
-            ),
+            "difficulty_sha256": _sha(self.difficulty),
+            "probe_sha256": _sha(self.probe),
         }
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["rerankers"] = [{"label": r.label, "name": r.name, "args": dict(r.args)} for r in self.rerankers]
-        for k in ("samples", "tests", "out", "dataset_path", "difficulty"):
+        for k in ("samples", "tests", "out", "dataset_path", "difficulty", "probe"):
             d[k] = None if d[k] is None else str(d[k])
         return d
+
+
+def _sha(path: Path | None) -> str | None:
+    from rerankeval.pipeline.inputs import file_sha256
+
+    return file_sha256(path) if path and Path(path).is_file() else None

@@ -57,6 +57,11 @@ def test_inconsistent_budget_flags_are_usage_errors(
     assert message in out.replace("\n", " ").replace("  ", " ")
 
 
+def test_a_probe_needs_the_hidden_states(files: dict[str, str]) -> None:
+    code, out = invoke(files, "--budget", "5", "--allocation", "greedy", "--probe", files["difficulty"])
+    assert code == 2 and "--probe reads hidden states: pass them with --difficulty" in out
+
+
 def test_the_config_validates_a_budget_before_anything_runs(tmp_path: Path) -> None:
     base = {"dataset": "humaneval", "samples": tmp_path, "tests": tmp_path, "rerankers": (), "out": tmp_path}
     with pytest.raises(InputError, match="exclude each other"):
@@ -71,6 +76,7 @@ def test_the_config_validates_a_budget_before_anything_runs(tmp_path: Path) -> N
         "allocation": "adaptive",
         "options": {"step": 2},
         "difficulty_sha256": None,
+        "probe_sha256": None,
     }
     assert RerankConfig(**base).results_key()["budget"] is None  # type: ignore[arg-type]
 
