@@ -7,9 +7,12 @@ workers pull the next program from a shared queue, longest jobs first (as rerank
 What it leaves out is the isolation: no process per program, no sandbox. A program that kills its
 worker (``os._exit``) is counted as done and the worker is replaced.
 
+With ``--every-sample`` it runs every sample, duplicates included, in one worker: the bound as the
+issue that set the speed target defines it ("the same calls made in one process").
+
 Untrusted code runs here without isolation: only for measuring, on benchmark data.
 
-    python benchmarks/_inprocess_bound.py DATASET.jsonl.gz SAMPLES.jsonl PARALLEL
+    python benchmarks/_inprocess_bound.py DATASET.jsonl.gz SAMPLES.jsonl PARALLEL [--every-sample]
 """
 
 from __future__ import annotations
@@ -75,13 +78,17 @@ def _worker(dataset_path: str, todo: Any, done: Any) -> None:
         done.put(1)
 
 
-def main(dataset_path: str, samples_path: str, parallel: int) -> None:
+def main(dataset_path: str, samples_path: str, parallel: int, every_sample: bool = False) -> None:
     from rerankeval.core.types import content_hash
     from rerankeval_evalplus import load_dataset, read_samples
 
     ds = load_dataset("humaneval", dataset_path)
     samples = read_samples(samples_path, ds)
-    unique = {(s.task_id, content_hash(s.solution)): (s.task_id, s.solution) for s in samples}
+    if every_sample:
+        unique = {(s.task_id, s.index): (s.task_id, s.solution) for s in samples}
+        parallel = 1
+    else:
+        unique = {(s.task_id, content_hash(s.solution)): (s.task_id, s.solution) for s in samples}
     # longest first, as rerankeval orders its jobs: many inputs dominate the tail
     jobs = sorted(unique.values(), key=lambda j: -len(ds.problems[j[0]]["plus_input"]))
     ctx = mp.get_context("fork")
@@ -117,4 +124,5 @@ def main(dataset_path: str, samples_path: str, parallel: int) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 1)
+    args = [a for a in sys.argv[1:] if a != "--every-sample"]
+    main(args[0], args[1], int(args[2]) if len(args) > 2 else 1, "--every-sample" in sys.argv)

@@ -4,7 +4,7 @@ Also times the no-isolation lower bound (the same calls, for the same distinct p
 long-lived worker processes, without isolation) and checks that the two tools' verdicts agree
 sample by sample (base status, plus status and the reported failing input).
 
-    python benchmarks/evaluate_vs_evalplus.py --source codet --tasks 20            # 20 tasks x 100 CodeT samples
+    python benchmarks/evaluate_vs_evalplus.py --source codet --tasks 20 --one-process-bound  # 20 tasks x 100
     python benchmarks/evaluate_vs_evalplus.py --source codet --tasks all --no-bound # the full CodeT set
     python benchmarks/evaluate_vs_evalplus.py --source codex --tasks all --no-bound # 32,200 Codex samples
 
@@ -64,6 +64,13 @@ def _prepare(work: Path, source: str, tasks: str, per_task: int | None) -> tuple
     return subset, samples, n
 
 
+def _bound(subset: Path, samples: Path, parallel: int, env: dict[str, str], every_sample: bool = False) -> dict:
+    cmd = [sys.executable, str(Path(__file__).with_name("_inprocess_bound.py")), str(subset), str(samples),
+           str(parallel)] + (["--every-sample"] if every_sample else [])
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def _timed(cmd: list[str], env: dict[str, str]) -> float:
     t = time.perf_counter()
     subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -91,6 +98,8 @@ def main() -> None:
     ap.add_argument("--per-task", type=int, default=None, help="samples per task (default: all)")
     ap.add_argument("--parallel", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--no-bound", action="store_true", help="skip the in-process lower bound")
+    ap.add_argument("--one-process-bound", action="store_true",
+                    help="also time every sample in one process without isolation (the issue's bound)")
     ap.add_argument("--keep", type=Path, default=None, help="keep the work folder here")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
     args = ap.parse_args()
@@ -113,24 +122,26 @@ def main() -> None:
     t_re = _timed([sys.executable, "-m", "rerankeval.cli.main", "evaluate", "--dataset", "humaneval", "--samples",
                    str(re_samples), "--dataset-path", str(subset), "--parallel", str(args.parallel), "--no-cache"], env)
     print(f"rerankeval evaluate    {t_re:8.1f} s   ({t_ep / t_re:.2f}x faster than EvalPlus)", flush=True)
-    t_bound = None
+    t_bound = t_one = None
     if not args.no_bound:
-        out = subprocess.run([sys.executable, str(Path(__file__).with_name("_inprocess_bound.py")), str(subset),
-                              str(samples), str(args.parallel)], env=env, check=True, capture_output=True, text=True)
-        bound = json.loads(out.stdout.strip().splitlines()[-1])
+        bound = _bound(subset, samples, args.parallel, env)
         t_bound = bound["seconds"]
         print(f"in-process lower bound {t_bound:8.1f} s   (rerankeval / bound = {t_re / t_bound:.2f}; "
               f"{args.parallel} long-lived workers without isolation, {bound['programs']} distinct programs)",
               flush=True)
+        if args.one_process_bound:
+            t_one = _bound(subset, samples, 1, env, every_sample=True)["seconds"]
+            print(f"one-process bound      {t_one:8.1f} s   (rerankeval / bound = {t_re / t_one:.2f}; "
+                  "every sample in one process, the issue's definition)", flush=True)
     total, diffs = _compare(work / "ep_eval_results.json", work / "re_eval_results.json")
     print(f"verdicts: {total - len(diffs)}/{total} identical")
     for d in diffs[:50]:
         print("  " + d)
     if args.json:
-        args.json.write_text(json.dumps({"source": args.source, "tasks": args.tasks, "samples": n,
-                                         "parallel": args.parallel, "evalplus_s": t_ep, "rerankeval_s": t_re,
-                                         "bound_s": t_bound, "identical": total - len(diffs), "total": total,
-                                         "diffs": diffs}, indent=2))
+        figures = {"source": args.source, "tasks": args.tasks, "samples": n, "parallel": args.parallel,
+                   "evalplus_s": t_ep, "rerankeval_s": t_re, "bound_s": t_bound, "one_process_bound_s": t_one,
+                   "identical": total - len(diffs), "total": total, "diffs": diffs}
+        args.json.write_text(json.dumps(figures, indent=2))
     if args.keep:
         shutil.copytree(work, args.keep, dirs_exist_ok=True)
     shutil.rmtree(work, ignore_errors=True)
