@@ -50,8 +50,15 @@ def demo(ctx: click.Context, model: str, test_generator: str | None, dataset: st
     # CodeT-style asserts: a 135M model does not write usable unittest classes (CodeRM's prompt).
     ctx.invoke(tests_generate, spec=test_generator or model, n=tests_n, style="assert", out=tests, **common)
     click.echo("[3/4] every program against every test; rerank; score with EvalPlus's ground truth", err=True)
-    ctx.invoke(rerank, dataset=dataset, samples=samples, tests_path=tests, dataset_path=dataset_path, out=run,
-               rerankers=("coderm", "codet", "mbr-exec", "random", "first", "oracle"), overwrite=True)
+    rerankers: tuple[str, ...] = ("coderm", "codet", "mbr-exec", "random", "first", "oracle")
+    tests_path: Path | None = tests
+    if not tests.read_text(encoding="utf-8").strip():
+        click.echo(f"warning: {test_generator or model} wrote no test that parses; ranking without unit tests "
+                   "(random, first, oracle). A larger test generator: --test-generator SPEC", err=True)
+        rerankers, tests_path = ("random", "first", "oracle"), None
+    ctx.invoke(rerank, dataset=dataset, samples=samples, tests_path=tests_path, dataset_path=dataset_path, out=run,
+               rerankers=rerankers, overwrite=True)
     click.echo("[4/4] report", err=True)
-    ctx.invoke(report, runs=(run,), out=out / "report", overwrite=True)
+    ctx.invoke(report, runs=(run,), out=out / "report", overwrite=True, policy_labels=(f"{run}={model}",),
+               tests_labels=(f"{run}={test_generator or model}",))
     click.echo(f"demo done: run {run}, figures in {out / 'report'}")
