@@ -77,7 +77,7 @@ def pass_matrices(options: TaskOptions, dataset: EvalPlusDataset, ev: Evaluation
     empty = options.tests is None and (not path.exists() or not path.read_text(encoding="utf-8").strip())
     by_task = {} if empty else read_tests(path, options.test_generator if options.tests else None,
                                           options.dedupe_tests, known=dataset.problems,
-                                          dataset=dataset.name)
+                                          dataset=dataset.name)  # other datasets' tests are skipped
     tasks = []
     for tid, programs in zip(ev.task_ids, ev.programs, strict=True):
         rows = by_task.get(tid, [])

@@ -102,8 +102,9 @@ def read_tests(
         path: The ``tests.jsonl`` file.
         generator: Keep this generator's tests (needed when the file holds several).
         dedupe: One column per distinct test instead.
-        known: The benchmark's problem ids; a test for any other id is an error (tests written
-            for another dataset). None: no check.
+        known: The benchmark's problem ids. Tests of another dataset (ids with another prefix,
+            e.g. ``Mbpp/2`` next to ``HumanEval/0``: one artifact may serve several datasets) are
+            skipped; an unknown id of this dataset (``HumanEval/777``) is an error. None: no check.
         dataset: The benchmark's name, for that error.
 
     Raises:
@@ -128,15 +129,33 @@ def read_tests(
         )
     if not out:
         raise InputError.at(path, None, "the tests file holds no tests", "Generate or import tests first")
-    if known is not None and not set(out) <= set(known):
-        _unknown_task(path, generator, known, dataset)
+    if known is not None:
+        prefixes = {_prefix(k) for k in known}
+        if any(t not in known and _prefix(t) in prefixes for t in out):
+            _unknown_task(path, generator, known, prefixes, dataset)
+        other = sorted(out)
+        out = {t: cols for t, cols in out.items() if t in known}
+        if not out:
+            raise InputError.at(
+                path,
+                None,
+                f"no test for {dataset}'s problems (the file's tasks are e.g. {other[0]})",
+                f"Use a tests file written for {dataset}",
+            )
     return out
 
 
-def _unknown_task(path: Path, generator: str | None, known: Collection[str], dataset: str) -> None:
-    """Raises the error for the first line whose task id is not a problem of the dataset."""
+def _prefix(task_id: str) -> str:
+    return task_id.partition("/")[0]
+
+
+def _unknown_task(
+    path: Path, generator: str | None, known: Collection[str], prefixes: set[str], dataset: str
+) -> None:
+    """Raises the error for the first line whose task id looks like the dataset's but is not one of it."""
     for line, row in artifact.iter_tests(path):
-        if (generator is None or row.generator == generator) and row.task_id not in known:
+        mine = generator is None or row.generator == generator
+        if mine and row.task_id not in known and _prefix(row.task_id) in prefixes:
             raise InputError.at(
                 path,
                 line,
