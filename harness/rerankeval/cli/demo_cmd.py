@@ -31,8 +31,8 @@ import click
 def demo(ctx: click.Context, model: str, test_generator: str | None, dataset: str, dataset_path: Path | None,
          limit: int, n: int, tests_n: int, out: Path, overwrite: bool) -> None:
     """Run the whole job on a small default: sample, generate tests, rerank, report."""
-    from rerankeval.cli.rerank_cmd import rerank
     from rerankeval.cli.report_cmd import report
+    from rerankeval.cli.rerank_cmd import rerank
     from rerankeval.cli.samples_cmd import generate as samples_generate
     from rerankeval.cli.tests_cmd import generate as tests_generate
     from rerankeval.errors import RunExistsError

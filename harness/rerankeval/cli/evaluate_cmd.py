@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -51,8 +50,15 @@ def evaluate(dataset: str, samples: Path, dataset_path: Path | None, parallel: i
     from tqdm import tqdm
 
     from rerankeval.sandbox import make_executor
-    from rerankeval_evalplus import JudgeConfig, count_runs, eval_results, judge, load_dataset, pass_at_k_summary, \
-        read_samples
+    from rerankeval_evalplus import (
+        JudgeConfig,
+        count_runs,
+        eval_results,
+        judge,
+        load_dataset,
+        pass_at_k_summary,
+        read_samples,
+    )
     from rerankeval_evalplus.judge import PRELOAD
 
     result_path = out or default_results_path(samples)

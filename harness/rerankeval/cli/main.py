@@ -53,12 +53,12 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from rerankeval.cli.evaluate_cmd import evaluate
-    from rerankeval.cli.plugins_cmd import plugins
-    from rerankeval.cli.rerank_cmd import rerank
-    from rerankeval.cli.report_cmd import report
     from rerankeval.cli.demo_cmd import demo
+    from rerankeval.cli.evaluate_cmd import evaluate
     from rerankeval.cli.lmeval_cmd import lmeval
+    from rerankeval.cli.plugins_cmd import plugins
+    from rerankeval.cli.report_cmd import report
+    from rerankeval.cli.rerank_cmd import rerank
     from rerankeval.cli.samples_cmd import samples
     from rerankeval.cli.sandbox_cmd import sandbox
     from rerankeval.cli.swebench_cmd import swebench
