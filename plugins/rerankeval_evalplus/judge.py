@@ -31,7 +31,10 @@ EvalStatus = Literal["pass", "fail", "timeout"]
 SEGMENTS = ("base", "plus")
 _CACHE_VERSION = "evalplus-0.3.1/v1"
 #: Modules a sandbox supervisor imports once for EvalPlus jobs (the checker and the child's prelude).
-PRELOAD = ("rerankeval_evalplus.compare", "evalplus.eval", "psutil")
+#: Modules the sandbox imports before forking the children that judge samples. ``evalplus.evaluate``
+#: brings what EvalPlus's own evaluating process has loaded when it forks its checkers (pandas and
+#: numpy among them), so a program that imports those after its function gets them as under EvalPlus.
+PRELOAD = ("rerankeval_evalplus.compare", "evalplus.eval", "evalplus.evaluate", "psutil")
 
 
 @dataclass(frozen=True, slots=True)

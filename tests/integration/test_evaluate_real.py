@@ -85,3 +85,20 @@ def test_cheating_programs_never_pass(subset: tuple[Path, Path], tmp_path: Path)
                             + json.dumps({"task_id": "HumanEval/53", "solution": prompt + "    return x + y\n"}) + "\n")
     verdicts = judge(ds, read_samples(samples_path, ds), parallel=2, cache=False)
     assert [v.passed for v in verdicts] == [False] * len(cheats) + [True]
+
+
+def test_programs_importing_what_evalplus_has_loaded_pass_as_under_evalplus(
+    subset: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # EvalPlus's evaluating process has pandas and numpy imported when it forks its checkers, so a
+    # correct function followed by `import pandas as pd` passes there (CodeT sample HumanEval/50 #32).
+    ds = load_dataset("humaneval", subset[0])
+    prompt = ds.problems["HumanEval/53"]["prompt"]
+    samples_path = tmp_path / "imports.jsonl"
+    tails = ["import pandas as pd\n", "import numpy as np\nimport pandas as pd\n"]
+    samples_path.write_text("".join(
+        json.dumps({"task_id": "HumanEval/53", "solution": prompt + "    return x + y\n" + tail}) + "\n"
+        for tail in tails
+    ))
+    verdicts = judge(ds, read_samples(samples_path, ds), parallel=2, cache=False)
+    assert [(v.base_status, v.plus_status) for v in verdicts] == [("pass", "pass")] * 2

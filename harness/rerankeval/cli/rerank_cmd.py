@@ -336,6 +336,7 @@ def rerank(
     from rerankeval.pipeline.table import format_markdown, format_text
     from rerankeval.unittests.matrix import DEFAULT_TIME_LIMIT_S
     from rerankeval_evalplus import load_dataset, read_samples
+    from rerankeval_evalplus.judge import PRELOAD
 
     if resume and overwrite:
         raise click.UsageError("--resume and --overwrite exclude each other")
@@ -376,7 +377,7 @@ def rerank(
     # One pool of sandbox workers serves the ground truth and the pass matrix.
     with (
         logging_redirect_tqdm(loggers=[logging.getLogger("rerankeval")]),
-        LocalExecutor(parallel) as executor,
+        LocalExecutor(parallel, preload=PRELOAD) as executor,
     ):
         result = run_rerank(
             cfg,
