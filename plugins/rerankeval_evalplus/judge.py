@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 EvalStatus = Literal["pass", "fail", "timeout"]
 SEGMENTS = ("base", "plus")
-_CACHE_VERSION = "evalplus-0.3.1/v1"
+_CACHE_VERSION = "evalplus-0.3.1/v2"  # v2: children see the modules EvalPlus has loaded (PRELOAD)
 #: Modules a sandbox supervisor imports once for EvalPlus jobs (the checker and the child's prelude).
 #: Modules the sandbox imports before forking the children that judge samples. ``evalplus.evaluate``
 #: brings what EvalPlus's own evaluating process has loaded when it forks its checkers (pandas and
