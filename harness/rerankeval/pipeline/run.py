@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -187,41 +188,35 @@ def _matrices(
     from tqdm.auto import tqdm
 
     total = sum(len(t.candidates) for t in tasks)
-    with (
-        JsonlAppender(mpath, sync_every=200) as mapp,
-        JsonlAppender(cpath, sync_every=50) as capp,
-        tqdm(
-            total=total, initial=len(done), unit="cand", desc="pass matrix", disable=None, file=sys.stderr
-        ) as bar,
-    ):
+    with ExitStack() as stack:
+        mapp = stack.enter_context(JsonlAppender(mpath, sync_every=200))
+        capp = stack.enter_context(JsonlAppender(cpath, sync_every=50))
+        bar = stack.enter_context(
+            tqdm(
+                total=total, initial=len(done), unit="cand", desc="pass matrix", disable=None, file=sys.stderr
+            )
+        )
+        if executor is None:
+            from rerankeval.sandbox import LocalExecutor
+
+            executor = stack.enter_context(LocalExecutor(parallel=cfg.parallel))
+        store = ResultCache("passmatrix", enabled=cfg.cache)
+        stack.callback(store.close)
 
         def on_row(pid: str, index: int, sha: str, cells: str) -> None:
             (capp if index < 0 else mapp).write(
                 {"problem_id": pid, "index": index, "sha": sha, "tests": cells}
             )
 
-        options = MatrixOptions(time_limit_s=cfg.time_limit_s)
-        store = ResultCache("passmatrix", enabled=cfg.cache)
-        try:
-            if executor is not None:
-                full = build_matrices(
-                    tasks,
-                    executor,
-                    options=options,
-                    cache=store,
-                    done=done,
-                    on_row=on_row,
-                    progress=bar.update,
-                )
-            else:
-                from rerankeval.sandbox import LocalExecutor
-
-                with LocalExecutor(parallel=cfg.parallel) as ex:
-                    full = build_matrices(
-                        tasks, ex, options=options, cache=store, done=done, on_row=on_row, progress=bar.update
-                    )
-        finally:
-            store.close()
+        full = build_matrices(
+            tasks,
+            executor,
+            options=MatrixOptions(time_limit_s=cfg.time_limit_s),
+            cache=store,
+            done=done,
+            on_row=on_row,
+            progress=bar.update,
+        )
     matrices, canonical = {}, {}
     for t in tasks:
         m = full[t.problem_id]
@@ -341,7 +336,8 @@ def run_rerank(
     }
     write_json_atomic(cfg.out / RUN_JSON, meta)
     write_candidates(cfg.out, groups)
-    write_tests(cfg.out, groups, tests)
+    if cfg.budget is None:  # a budgeted run writes the tests it spends, once they are known
+        write_tests(cfg.out, groups, tests)
     gold = _gold(cfg.out, bench, candidates, resume)
     matrices: dict[str, PassMatrix] = {}
     canonical: dict[str, str] = {}
