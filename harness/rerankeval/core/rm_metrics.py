@@ -64,6 +64,10 @@ class ScoredProblem:
             raise ValueError(f"{self.problem_id}: scores, labels and probs differ in length")
 
 
+#: The name under which the unit-test reward is reported next to reward models.
+UNIT_TEST_REWARD = "unit-test reward (tests passed)"
+
+
 def unit_test_reward(matrix: PassMatrix, gold: Sequence[bool]) -> ScoredProblem:
     """A unit-test reranker's reward read as a reward model: score = tests passed, prob = fraction passed.
 

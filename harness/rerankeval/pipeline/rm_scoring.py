@@ -19,16 +19,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rerankeval.core.rerank import PassMatrix, Reranker, RerankItem
-from rerankeval.core.rm_metrics import ScoredProblem, unit_test_reward
+from rerankeval.core.rm_metrics import UNIT_TEST_REWARD, ScoredProblem, unit_test_reward
 from rerankeval.core.rm_quality import QualityConfig, ks_up_to, rm_quality
 from rerankeval.core.types import Candidate
 from rerankeval.pipeline.config import RerankerChoice
 from rerankeval.runs import JsonlAppender
 
 log = logging.getLogger(__name__)
-
-#: The name of the pass matrices' reward in ``metrics.json["rm_quality"]``.
-UNIT_TEST_REWARD = "unit-test reward (tests passed)"
 
 #: Per scorer label: problem_id -> one (score, prob) per candidate, in candidate order.
 Scores = dict[str, dict[str, tuple[tuple[float, float], ...]]]

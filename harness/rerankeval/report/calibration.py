@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rerankeval.core.rm_metrics import CalibrationBin, ScoredProblem, unit_test_reward
+from rerankeval.core.rm_metrics import UNIT_TEST_REWARD, CalibrationBin, ScoredProblem, unit_test_reward
 from rerankeval.core.rm_quality import QualityConfig, ks_up_to, rm_quality
 
 if TYPE_CHECKING:
@@ -122,9 +122,6 @@ def problems_from_frames(rm_scores: Any, gold: Any) -> dict[str, list[ScoredProb
                                        tuple(c[2] for c in cells) if has_prob else None))
         out[scorer] = probs
     return out
-
-
-UNIT_TEST_REWARD = "unit-test reward (tests passed)"
 
 
 def problems_from_matrices(matrices: Mapping[str, Any],
