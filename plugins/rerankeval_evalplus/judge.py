@@ -29,8 +29,10 @@ log = logging.getLogger(__name__)
 
 EvalStatus = Literal["pass", "fail", "timeout"]
 SEGMENTS = ("base", "plus")
-_CACHE_VERSION = "evalplus-0.3.1/v2"  # v2: children see the modules EvalPlus has loaded (PRELOAD)
-#: Modules a sandbox supervisor imports once for EvalPlus jobs (the checker and the child's prelude).
+#: v2: children see the modules EvalPlus has loaded (PRELOAD); v3: a program's annotations are
+#: evaluated, as in plain Python (they were compiled under the sandbox's own `from __future__ import
+#: annotations` before).
+_CACHE_VERSION = "evalplus-0.3.1/v3"
 #: Modules the sandbox imports before forking the children that judge samples. ``evalplus.evaluate``
 #: brings what EvalPlus's own evaluating process has loaded when it forks its checkers (pandas and
 #: numpy among them), so a program that imports those after its function gets them as under EvalPlus.

@@ -42,8 +42,23 @@ def subset(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple
     return ds_path, samples
 
 
+def _annotation_samples(ds_path: Path) -> str:
+    # Annotations naming `List` with no typing import (HumanEval/53's prompt has none), as in
+    # code-davinci-002's samples HumanEval/37 #6 (nested def) and /33 #124 (module-level variable):
+    # EvalPlus evaluates them, so the first fails on its first input and the second at load.
+    prompt = load_dataset("humaneval", ds_path).problems["HumanEval/53"]["prompt"]
+    tails = [
+        "    def h(v: List[int]) -> int:\n        return v\n    return h(x) + y\n",
+        "    return x + y\n\nz: List[int] = [1]\n",
+        "    return x + y\n\ndef unused(v: List[int]) -> int:\n    return v\n",
+    ]
+    return "".join(json.dumps({"task_id": "HumanEval/53", "solution": prompt + t}) + "\n" for t in tails)
+
+
 def test_verdicts_identical_to_evalplus(subset: tuple[Path, Path], tmp_path: Path) -> None:
-    ds_path, samples = subset
+    ds_path, fixed = subset
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text(fixed.read_text() + _annotation_samples(ds_path))
     ep_samples = tmp_path / "ep.jsonl"
     ep_samples.write_bytes(samples.read_bytes())
     env = {**os.environ, "HUMANEVAL_OVERRIDE_PATH": str(ds_path)}
@@ -64,6 +79,7 @@ def test_verdicts_identical_to_evalplus(subset: tuple[Path, Path], tmp_path: Pat
     statuses = {r["base_status"] for rows in ours["eval"].values() for r in rows}
     assert {"pass", "fail"} <= statuses  # the subset exercises both outcomes
     assert all(r["plus_status"] == "fail" for r in ours["eval"]["HumanEval/32"])  # EvalPlus 0.3.1's quirk
+    assert [r["base_status"] for r in ours["eval"]["HumanEval/53"][-3:]] == ["fail", "fail", "fail"]
 
 
 def test_cheating_programs_never_pass(subset: tuple[Path, Path], tmp_path: Path) -> None:

@@ -136,3 +136,18 @@ def test_an_interrupted_build_keeps_the_rows_it_finished() -> None:
                 on_row=lambda p, i, s, c: rows.append((p, i)),
             )
     assert len(rows) == 2
+
+
+def test_annotations_are_evaluated_as_in_plain_python(executor: LocalExecutor) -> None:
+    # The sandbox's own modules use `from __future__ import annotations`; a program must not inherit
+    # it: `List` without a typing import raises NameError where the annotation is evaluated (at load
+    # for module-level code, at call time for a nested def), as under EvalPlus and plain Python.
+    codes = [
+        "def add(a: List[int], b):\n    return a + b\n",  # raises at load
+        "def add(a, b):\n    def h(x: List[int]) -> int:\n        return x\n    return h(a) + b\n",  # at call
+        "x: List[int] = []\ndef add(a, b):\n    return a + b\n",  # module-level variable annotation
+        "from typing import List\ndef add(a: 'Nope', b: List[int]) -> int:\n    return a + b\n",  # resolvable
+    ]
+    task = MatrixTask("D", tuple(Candidate("D", i, c) for i, c in enumerate(codes)), ("d0",), (TESTS[0],))
+    m = build_matrices([task], executor, options=OPTIONS)
+    assert m["D"].rows == ("e", "e", "e", "p")

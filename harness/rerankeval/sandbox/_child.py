@@ -119,7 +119,10 @@ def _exec_program(
     code: str, _exec: Callable[..., None] = exec, _compile: Callable[..., Any] = compile
 ) -> dict[str, Any]:
     exec_globals: dict[str, Any] = {}  # as EvalPlus: no __name__, so `if __name__ == "__main__":` is skipped
-    _exec(_compile(code, "<candidate>", "exec"), exec_globals)
+    # dont_inherit: compile() would otherwise take this module's `from __future__ import annotations`,
+    # and the program's annotations would never be evaluated (a `def f(x: List[int])` with no typing
+    # import would load here but raise NameError under EvalPlus and plain Python).
+    _exec(_compile(code, "<candidate>", "exec", dont_inherit=True), exec_globals)
     return exec_globals
 
 

@@ -92,7 +92,7 @@ def _row(path: Path, line: int, raw: dict[str, Any]) -> TestRow:
     if raw["sample_index"] < 0 or raw.get("count", 1) < 1:
         raise InputError.at(path, line, "sample_index must be >= 0 and count >= 1", "Fix that row")
     try:
-        compile(raw["test"], f"<test {raw['test_id']}>", "exec")
+        compile(raw["test"], f"<test {raw['test_id']}>", "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as e:
         # Otherwise it would become a column that every candidate fails, silently.
         raise InputError.at(path, line, f"test {raw['test_id']} of {raw['task_id']} does not compile "

@@ -37,7 +37,7 @@ DEFAULT_TIME_LIMIT_NOTE = (
     "it). "
     "Hung candidates dominate the cost (each costs the limit per test), which grows linearly with the limit."
 )
-CACHE_VERSION = "passmatrix-v1"
+CACHE_VERSION = "passmatrix-v2"  # v2: a program's annotations are evaluated, as in plain Python
 
 
 class Executor(Protocol):

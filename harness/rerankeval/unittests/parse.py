@@ -87,7 +87,7 @@ def normalize_source(source: str, how: Dedupe = "text") -> str:
 def compiles(source: str) -> bool:
     """True when ``source`` compiles as a module."""
     try:
-        compile(source, "<test>", "exec")
+        compile(source, "<test>", "exec", dont_inherit=True)
     except (SyntaxError, ValueError, OverflowError, RecursionError, MemoryError):
         return False
     return True
