@@ -31,8 +31,8 @@ EvalStatus = Literal["pass", "fail", "timeout"]
 SEGMENTS = ("base", "plus")
 #: v2: children see the modules EvalPlus has loaded (PRELOAD); v3: a program's annotations are
 #: evaluated, as in plain Python (they were compiled under the sandbox's own `from __future__ import
-#: annotations` before).
-_CACHE_VERSION = "evalplus-0.3.1/v3"
+#: annotations` before); v4: a program that runs out of memory is reported (`fail`), not lost (`timeout`).
+_CACHE_VERSION = "evalplus-0.3.1/v4"
 #: Modules the sandbox imports before forking the children that judge samples. ``evalplus.evaluate``
 #: brings what EvalPlus's own evaluating process has loaded when it forks its checkers (pandas and
 #: numpy among them), so a program that imports those after its function gets them as under EvalPlus.

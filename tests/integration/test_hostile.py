@@ -15,6 +15,7 @@ probe confirmed, from inside the sandbox, that no process outside the job is rea
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import socket
@@ -387,6 +388,27 @@ def test_honest_programs_still_pass_every_way(sandbox: LocalExecutor) -> None:
     )
     out = _one(sandbox, TJob(code=IMPORTS + CORRECT, tests=tests, time_limit_s=2.0))
     assert [u.status for u in out.units] == ["pass"] * len(tests), out.units
+
+
+def test_running_out_of_memory_is_reported_and_the_run_goes_on(sandbox: LocalExecutor) -> None:
+    # Millions of small objects fill every allocator arena; the MemoryError's traceback still holds
+    # them while the exception is handled, so a report sent from the handler would itself run out of
+    # memory and the child would die silently (read as a hang: EvalPlus's status is `fail` there).
+    hog = "    hog = []\n    while True:\n        hog.append(len(hog) * 7)\n"
+    limits = Limits(memory_mb=384, file_size_mb=8, max_processes=64)
+    code = IMPORTS + "def f(x):\n    if x == 1:\n    " + hog.replace("\n    ", "\n        ") + "    return x + 1\n"
+    _, assets = _call_job(code, limits)
+    in_call = CallJob(code=code, entry_point="f", inputs_key="in", time_limits=(10.0,) * 3, overall_timeout_s=30.0,
+                      checker=CheckerRef("sandbox_checkers:expect", "chk"), limits=limits, stop_on_fail=False)
+    out = _one(sandbox, in_call, assets)
+    assert out.completed, out
+    assert [u.status for u in out.units] == ["oom", "pass", "pass"], out.units
+    at_load = dataclasses.replace(in_call, code=IMPORTS + CORRECT + "def _load():\n" + hog + "_load()\n")
+    out = _one(sandbox, at_load, assets)
+    assert out.completed and out.units == (), out
+    out = _one(sandbox, TJob(code=IMPORTS + CORRECT, tests=("def _t():\n" + hog + "_t()", "assert f(1) == 2"),
+                             time_limit_s=5.0, limits=limits))
+    assert out.completed and [u.status for u in out.units] == ["oom", "pass"], out.units
 
 
 FALLBACKS = {  # layers switched off (RERANKEVAL_SANDBOX_DISABLE), as on machines that lack them

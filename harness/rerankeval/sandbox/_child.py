@@ -151,11 +151,16 @@ def run_call_job(
     """Calls ``entry_point`` on each input; streams each output (pickled) or exception."""
     signal.signal(signal.SIGALRM, _on_alarm)
     t0 = _perf()
+    # A failure is reported after its handler ends: until then the traceback keeps the program's
+    # frames (and, after a MemoryError, the memory it exhausted) alive, and sending could fail.
+    failed: tuple[str, str] | None = None
     try:
         _call_prelude(prelude)
         fn = _exec_program(code)[entry_point]
     except BaseException as e:  # noqa: BLE001 - whatever the program does, it is a failure
-        send(("exc", -1, _perf() - t0, _kind(e), type(e).__name__))
+        failed = (_kind(e), type(e).__name__)
+    if failed is not None:
+        send(("exc", -1, _perf() - t0, *failed))
         _flush()
         send(("done",))
         return
@@ -169,9 +174,12 @@ def run_call_job(
             finally:
                 _timer(signal.ITIMER_REAL, 0)
         except BaseException as e:  # noqa: BLE001
-            send(("exc", i, _perf() - t, _kind(e), type(e).__name__))
+            failed = (_kind(e), type(e).__name__)
+        if failed is not None:
+            send(("exc", i, _perf() - t, *failed))
             if stop_on_fail:
                 break
+            failed = None
             continue
         send(("ok", i, _perf() - t, payload))
     _flush()
@@ -224,6 +232,7 @@ def run_tests_job(
     """Runs each compiled test (from ``start``) in a copy of the program's globals."""
     signal.signal(signal.SIGALRM, _on_alarm)
     t0 = _perf()
+    failed: tuple[str, str] | None = None  # reported after the handler ends (see run_call_job)
     try:
         _timer(signal.ITIMER_REAL, max(time_limit_s, 1.0))
         try:
@@ -231,7 +240,9 @@ def run_tests_job(
         finally:
             _timer(signal.ITIMER_REAL, 0)
     except BaseException as e:  # noqa: BLE001 - a program that does not load fails every test
-        send(("exc", -1, _perf() - t0, _kind(e), type(e).__name__))
+        failed = (_kind(e), type(e).__name__)
+    if failed is not None:
+        send(("exc", -1, _perf() - t0, *failed))
         _flush()
         send(("done",))
         return
@@ -240,7 +251,10 @@ def run_tests_job(
         try:
             _run_one_test(tests[i], base, time_limit_s)
         except BaseException as e:  # noqa: BLE001
-            send(("exc", i, _perf() - t, _kind(e), type(e).__name__))
+            failed = (_kind(e), type(e).__name__)
+        if failed is not None:
+            send(("exc", i, _perf() - t, *failed))
+            failed = None
             continue
         send(("ok", i, _perf() - t, b""))
         if i % 32 == 31:

@@ -37,7 +37,8 @@ DEFAULT_TIME_LIMIT_NOTE = (
     "it). "
     "Hung candidates dominate the cost (each costs the limit per test), which grows linearly with the limit."
 )
-CACHE_VERSION = "passmatrix-v2"  # v2: a program's annotations are evaluated, as in plain Python
+#: v2: a program's annotations are evaluated, as in plain Python; v3: running out of memory is reported.
+CACHE_VERSION = "passmatrix-v3"
 
 
 class Executor(Protocol):
