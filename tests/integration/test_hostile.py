@@ -397,7 +397,7 @@ def test_running_out_of_memory_is_reported_and_the_run_goes_on(sandbox: LocalExe
     hog = "    hog = []\n    while True:\n        hog.append(len(hog) * 7)\n"
     limits = Limits(memory_mb=384, file_size_mb=8, max_processes=64)
     code = IMPORTS + "def f(x):\n    if x == 1:\n    " + hog.replace("\n    ", "\n        ") + "    return x + 1\n"
-    _, assets = _call_job(code, limits)
+    assets = {"in": INPUTS, "chk": {"expected": EXPECTED}}
     in_call = CallJob(code=code, entry_point="f", inputs_key="in", time_limits=(10.0,) * 3, overall_timeout_s=30.0,
                       checker=CheckerRef("sandbox_checkers:expect", "chk"), limits=limits, stop_on_fail=False)
     out = _one(sandbox, in_call, assets)

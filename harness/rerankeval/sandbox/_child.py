@@ -166,6 +166,7 @@ def run_call_job(
         return
     for i, inp in enumerate(inputs):
         t = _perf()
+        failed = None
         try:
             _timer(signal.ITIMER_REAL, time_limits[i])
             try:
@@ -179,7 +180,6 @@ def run_call_job(
             send(("exc", i, _perf() - t, *failed))
             if stop_on_fail:
                 break
-            failed = None
             continue
         send(("ok", i, _perf() - t, payload))
     _flush()
@@ -248,13 +248,13 @@ def run_tests_job(
         return
     for i in _range(start, len(tests)):
         t = _perf()
+        failed = None
         try:
             _run_one_test(tests[i], base, time_limit_s)
         except BaseException as e:  # noqa: BLE001
             failed = (_kind(e), type(e).__name__)
         if failed is not None:
             send(("exc", i, _perf() - t, *failed))
-            failed = None
             continue
         send(("ok", i, _perf() - t, b""))
         if i % 32 == 31:
