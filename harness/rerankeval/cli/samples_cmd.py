@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
@@ -30,59 +31,54 @@ def import_(fmt: str, path: Path, prompts: Path | None, out: Path) -> None:
 @samples.command("generate")
 @click.option("--dataset", type=click.Choice(["humaneval", "mbpp"]), required=True, help="HumanEval+ or MBPP+.")
 @click.option("--model", required=True, metavar="SPEC",
-              help="Policy model: vllm:<model>, hf:<model>, openai:<base_url>#<model>, or smollm2.")
+              help="Policy model: vllm:<model>, hf:<model>, openai:<base_url>#<model>, or smollm2; <model> may "
+              "be an embedded model (rerankeval models list).")
 @click.option("-n", "n", type=click.IntRange(min=1), default=8, show_default=True, help="Samples per problem.")
-@click.option("--temperature", type=float, default=0.8, show_default=True)
-@click.option("--top-p", type=float, default=0.95, show_default=True)
-@click.option("--max-tokens", type=int, default=512, show_default=True)
+@click.option("--temperature", type=click.FloatRange(min=0), default=0.8, show_default=True)
+@click.option("--top-p", type=click.FloatRange(min=0, max=1, min_open=True), default=0.95, show_default=True)
+@click.option("--max-tokens", type=click.IntRange(min=1), default=512, show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first K problems.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Base seed (sample j of prompt i: seed + i*n + j).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Base seed (sample j of problem g: seed + g*n + j).")
+@click.option("--batch-problems", type=click.IntRange(min=1), default=16, show_default=True,
+              help="Problems per generator call (vLLM batches all their samples together).")
 @click.option("--dataset-path", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
               help="EvalPlus release file (default: EvalPlus's own resolution).")
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="EvalPlus samples .jsonl to write.")
-@click.option("--raw-out", type=click.Path(path_type=Path), default=None,
-              help="Also keep the raw responses (JSONL: task_id, index, response).")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="EvalPlus samples .jsonl to write (raw responses and settings go to <stem>.generations.jsonl).")
+@click.option("--resume", is_flag=True, help="Continue a run that wrote to --out (same model and settings).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out.")
 def generate(dataset: str, model: str, n: int, temperature: float, top_p: float, max_tokens: int, limit: int | None,
-             seed: int, dataset_path: Path | None, out: Path, raw_out: Path | None) -> None:
+             seed: int, batch_problems: int, dataset_path: Path | None, out: Path, resume: bool,
+             overwrite: bool) -> None:
     """Sample N programs per problem from a policy model into an EvalPlus samples file.
 
     The prompt and the answer extraction are those of the lm-eval tasks (humaneval_plus_rm,
-    mbpp_plus_rm), so numbers from both paths are comparable.
+    mbpp_plus_rm), so numbers from both paths are comparable. Finished problems are on disk as
+    they complete: after a stop, the same command with --resume continues where it stopped.
     """
-    import json
-
     from tqdm import tqdm
 
     from rerankeval.generation import load_generator
     from rerankeval_evalplus import load_dataset
-    from rerankeval_lmeval.data import doc_fields
-    from rerankeval_lmeval.extract import extract_program
+    from rerankeval_evalplus.sampling import SamplingConfig, generate_samples
 
     ds = load_dataset(dataset, dataset_path)
     problems = list(ds.problems.values())[:limit]
     gen = load_generator(model)
-    tmp = Path(str(out) + ".tmp")
-    raw = open(raw_out, "w", encoding="utf-8") if raw_out else None  # noqa: SIM115
-    written = 0
-    try:
-        with open(tmp, "w", encoding="utf-8") as f, tqdm(total=len(problems), unit="problem", desc="sample",
-                                                         disable=None) as bar:
-            for i in range(0, len(problems), 8):
-                batch = problems[i:i + 8]
-                docs = [doc_fields(dataset, p["task_id"], p["prompt"], p["entry_point"]) for p in batch]
-                prompts = [[{"role": "user", "content": d["instruction"]}] for d in docs]
-                outs = gen.generate(prompts, n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens,
-                                    seed=[seed + (i + j) * n for j in range(len(batch))])
-                for p, texts in zip(batch, outs, strict=True):
-                    for j, text in enumerate(texts):
-                        program = extract_program(text, p["entry_point"], "", p["prompt"])
-                        f.write(json.dumps({"task_id": p["task_id"], "solution": program}) + "\n")
-                        if raw:
-                            raw.write(json.dumps({"task_id": p["task_id"], "index": j, "response": text}) + "\n")
-                        written += 1
-                bar.update(len(batch))
-    finally:
-        if raw:
-            raw.close()
-    tmp.replace(out)
-    click.echo(f"{out}: {written} samples ({len(problems)} problems x {n}) from {model}")
+    config = SamplingConfig(n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed,
+                            batch_problems=batch_problems)
+    bar = tqdm(total=len(problems), unit="problem", desc="sample", disable=None)
+    tokens = [0, time.perf_counter()]
+
+    def progress(problems_done: int, new_tokens: int) -> None:
+        tokens[0] += new_tokens
+        bar.set_postfix_str(f"{tokens[0] / max(1e-9, time.perf_counter() - tokens[1]):.0f} tok/s", refresh=False)
+        bar.update(problems_done)
+
+    with bar:
+        summary = generate_samples(dataset, problems, gen, out, config, resume=resume, overwrite=overwrite,
+                                   progress=progress)
+    rate = summary.completion_tokens / summary.seconds if summary.seconds else 0.0
+    skipped = f", {summary.skipped} problems already done" if summary.skipped else ""
+    click.echo(f"{out}: {summary.samples} samples ({summary.problems} problems x {n}{skipped}) from {gen.spec}; "
+               f"{summary.completion_tokens:,} tokens in {summary.seconds:.0f} s ({rate:.1f} tok/s)")

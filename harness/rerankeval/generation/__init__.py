@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from rerankeval.generation.base import Completions, Generator, Prompt
-from rerankeval.generation.spec import SMOLLM2, BackendSpec, parse_backend_spec
+from rerankeval.generation.spec import BackendSpec, parse_backend_spec
 
 __all__ = ["BackendSpec", "Completions", "Generator", "Prompt", "load_generator", "parse_backend_spec"]
 
@@ -32,11 +32,16 @@ def load_generator(spec: str | BackendSpec, **kw: Any) -> Generator:
     parsed = parse_backend_spec(spec) if isinstance(spec, str) else spec
     options = {**parsed.engine_kwargs, **kw}
     if parsed.kind in ("vllm", "hf"):
+        from rerankeval.generation import embedded
         from rerankeval.generation.engines import require_backend, resolve_model
 
         require_backend(parsed.kind)
-        if parsed.model != SMOLLM2:
-            resolve_model(parsed.model, str(parsed))  # fail now on a missing path, not at the first batch
+        # Fail now, not at the first batch: a missing path, or an embedded model's missing packages
+        # (an embedded model is assembled and converted at the first call, not here).
+        if embedded.is_embedded(parsed.model):
+            embedded.part_files(embedded.get(parsed.model))
+        else:
+            resolve_model(parsed.model, str(parsed))
     if parsed.kind == "vllm":
         from rerankeval.generation.vllm_backend import VLLMGenerator
 

