@@ -188,3 +188,15 @@ def test_a_run_without_selections_metrics_or_matrix_still_has_pages(tmp_path: Pa
     assert page["matrix"] == [] and page["tests"] == [] and page["picks"] == {}
     assert page["clusters"] == [{"members": [0, 1], "passed": 0, "codet": 0.0, "pattern": ""}]
     assert page["prompt"] is None
+
+
+def test_every_asset_is_package_data() -> None:
+    import configparser
+    import fnmatch
+
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    globs = [g.strip() for g in cfg["options.package_data"]["rerankeval.view"].split(",")]
+    for path in ASSETS.iterdir():
+        rel = f"assets/{path.name}"
+        assert any(fnmatch.fnmatch(rel, g) for g in globs), f"add {rel} to setup.cfg [options.package_data]"

@@ -227,6 +227,15 @@
     return svg;
   }
 
+  function idKey(id) {
+    const m = /^(.*?)(\d+)$/.exec(id);
+    return m ? [m[1], Number(m[2])] : [id, 0];
+  }
+  function idCmp(a, b) {
+    const [pa, na] = idKey(a), [pb, nb] = idKey(b);
+    return pa < pb ? -1 : pa > pb ? 1 : na - nb;
+  }
+
   function problemList(key, run) {
     const st = (listState[key] = listState[key] || { sort: "id", dir: 1, q: "", diff: "all", rr: run.rerankers[0] || "", oc: "any" });
     const body = h("tbody");
@@ -241,15 +250,8 @@
       ...run.rerankers.map((r) => ({ key: "acc:" + r, label: r, get: (p) => (p.acc[r] === undefined ? null : p.acc[r]) })),
       { key: "gain", label: "gain", get: (p) => (p.acc[st.rr] === undefined || p.acc[st.rr] === null ? null : p.acc[st.rr] - p.plain) },
     ];
-    function idKey(id) {
-      const m = /^(.*?)(\d+)$/.exec(id);
-      return m ? [m[1], Number(m[2])] : [id, 0];
-    }
     function cmp(a, b) {
-      if (st.sort === "id") {
-        const [pa, na] = idKey(a.id), [pb, nb] = idKey(b.id);
-        return st.dir * (pa < pb ? -1 : pa > pb ? 1 : na - nb);
-      }
+      if (st.sort === "id") return st.dir * idCmp(a.id, b.id);
       const c = cols.find((x) => x.key === st.sort);
       const va = c.get(a), vb = c.get(b);
       if (va === null) return 1;
@@ -528,7 +530,7 @@
       head.replaceChildren(...cols.map((c) => h("th", { cls: "sortable" + (st.sort === c.key ? (st.dir > 0 ? " sorted-asc" : " sorted-desc") : ""), on: { click: () => { st.dir = st.sort === c.key ? -st.dir : 1; st.sort = c.key; fill(); } } }, c.label)));
       let rows = common.filter((p) => !st.onlyDiff || rr.some((r) => outcome(p.acc[r]) !== outcome(byId[p.id].acc[r])));
       const c = cols.find((x) => x.key === st.sort);
-      rows = rows.sort((x, y) => { const u = c.get(x), v = c.get(y); if (u === null) return 1; if (v === null) return -1; return st.dir * (u < v ? -1 : u > v ? 1 : 0); });
+      rows = rows.sort((x, y) => { if (c.key === "id") return st.dir * idCmp(x.id, y.id); const u = c.get(x), v = c.get(y); if (u === null) return 1; if (v === null) return -1; return st.dir * (u < v ? -1 : u > v ? 1 : 0); });
       count.textContent = rows.length + " of " + common.length + " shared problems";
       body.replaceChildren(...rows.map((p) => {
         const q = byId[p.id];
