@@ -110,12 +110,26 @@ def _problem_infos(meta: dict[str, Any], dataset_path: Path | None) -> dict[str,
     help="Port for --serve (0: any free port).",
 )
 @click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    default=None,
+    help="A folder written by 'rerankeval report' for these runs: its figures are shown too.",
+)
+@click.option(
     "--dataset-path",
     type=click.Path(path_type=Path, exists=True, dir_okay=False),
     default=None,
     help="EvalPlus dataset file for prompts and failing inputs (default: the file the run read).",
 )
-def view(runs: tuple[Path, ...], out: Path | None, serve: bool, port: int, dataset_path: Path | None) -> None:
+def view(
+    runs: tuple[Path, ...],
+    out: Path | None,
+    serve: bool,
+    port: int,
+    report_dir: Path | None,
+    dataset_path: Path | None,
+) -> None:
     """Writes a static, self-contained site to explore RUNS (directories of 'rerankeval rerank').
 
     Open OUT/index.html in a browser: the run's table and figures, a sortable problem list, and
@@ -138,7 +152,7 @@ def view(runs: tuple[Path, ...], out: Path | None, serve: bool, port: int, datas
     out = prepare_out(out)
     total = sum(len(f.problem_ids) for f in frames)
     with logging_redirect_tqdm(), tqdm(total=total, unit="problem", desc="view", disable=None) as bar:
-        site = build_site(frames, out, infos, progress=bar.update)
+        site = build_site(frames, out, infos, progress=bar.update, report=report_dir)
     click.echo(f"view: {site.index}  ({site.problems} problem pages, {site.bytes / 1e6:.1f} MB of data)")
     if serve:
         server = serve_site(out, port)

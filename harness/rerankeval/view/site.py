@@ -8,6 +8,7 @@ Layout of the site folder::
     data/r0/index.js                    # run 0's overview (table, chart, problem list)
     data/r0/p0000.js ...                # one file per problem, loaded when the problem is opened
     data/r0/fig_*.png                   # figures found in the run's report/ folder
+    data/report/*.png                   # figures of a `rerankeval report` folder (--report)
 
 Every data file is a script that calls ``RV.register(kind, key, data)``: browsers refuse
 ``fetch()`` of local files, but load ``<script>`` tags from them, so the site opens from the file
@@ -115,6 +116,7 @@ def build_site(
     out: Path,
     infos: Sequence[Mapping[str, ProblemInfo]] | None = None,
     progress: Callable[[int], None] | None = None,
+    report: Path | None = None,
 ) -> SiteResult:
     """Writes the site of one or more runs into ``out`` (see the module docstring).
 
@@ -123,6 +125,7 @@ def build_site(
         out: The site folder (prepared with :func:`prepare_out`).
         infos: Per run, problem_id -> what the benchmark knows (prompt, inputs); {} when unknown.
         progress: Called with 1 per problem page written.
+        report: A folder written by ``rerankeval report``: its PNG figures are shown too.
 
     Returns:
         What was written.
@@ -152,7 +155,12 @@ def build_site(
         ov["has_prompts"] = bool(info)
         n_bytes += _write(folder / "index.js", js_data("run", key, ov))
         runs.append({"key": key, "label": labels[k], "path": str(fr.path), "n_problems": len(files)})
-    n_bytes += _write(out / "data" / "runs.js", js_data("runs", None, {"runs": runs, "version": __version__}))
+    figures = []
+    if report is not None:
+        (out / "data" / "report").mkdir(parents=True, exist_ok=True)
+        figures = [f"report/{name}" for name in _copy_figures(report, out / "data" / "report", sub="")]
+    index = {"runs": runs, "figures": figures, "version": __version__}
+    n_bytes += _write(out / "data" / "runs.js", js_data("runs", None, index))
     (out / MARKER).write_text(
         json.dumps({"rerankeval": __version__, "runs": [r["path"] for r in runs]}, indent=2) + "\n",
         encoding="utf-8",
@@ -160,10 +168,10 @@ def build_site(
     return SiteResult(out, n_pages, n_bytes)
 
 
-def _copy_figures(run: Path, folder: Path) -> list[str]:
-    """Copies the PNG figures of ``run/report/`` (from ``rerankeval report``) next to the run's data."""
+def _copy_figures(run: Path, folder: Path, sub: str = "report") -> list[str]:
+    """Copies the PNG figures of ``run/<sub>/`` (from ``rerankeval report``) into ``folder``."""
     names = []
-    report = run / "report"
+    report = run / sub if sub else run
     for png in sorted(report.glob("*.png")) if report.is_dir() else []:
         shutil.copyfile(png, folder / png.name)
         names.append(png.name)

@@ -153,9 +153,15 @@ def test_cli_refuses_a_swebench_run() -> None:
 
 def test_cli_writes_a_site_for_the_committed_run(tmp_path: Path) -> None:
     _register()
-    res = CliRunner().invoke(cli, ["view", str(COMMITTED), "--out", str(tmp_path / "site")])
+    report = ROOT / "results" / "reference" / "scaling"
+    res = CliRunner().invoke(
+        cli, ["view", str(COMMITTED), "--out", str(tmp_path / "site"), "--report", str(report)]
+    )
     assert res.exit_code == 0, res.output
     assert "10 problem pages" in res.output
+    figures = _payload(tmp_path / "site" / "data" / "runs.js")[2]["figures"]
+    assert figures == [f"report/{p.name}" for p in sorted(report.glob("*.png"))] and figures
+    assert all((tmp_path / "site" / "data" / f).is_file() for f in figures)
     files = sorted((tmp_path / "site" / "data" / "r0").glob("p*.js"))
     assert len(files) == len({json.loads(line)["problem_id"] for line in open(COMMITTED / "gold.jsonl")})
 

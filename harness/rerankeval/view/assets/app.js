@@ -119,13 +119,21 @@
     return r;
   }
 
+  function reportFigures() {
+    const figs = store.runs.figures || [];
+    if (!figs.length) return [];
+    return [h("h2", {}, "Report figures (rerankeval report, all runs)"),
+      ...figs.map((f) => h("figure", {}, h("img", { src: "data/" + f, alt: f }), h("figcaption", { cls: "muted" }, f.replace(/^report\//, ""))))];
+  }
+
   function showHome() {
     const rows = store.runs.runs.map((r) =>
       h("tr", {}, h("td", {}, link(runHref(r.key), r.label)), h("td", { cls: "left" }, r.path), h("td", {}, r.n_problems))
     );
     setMain(
       h("h1", {}, "Runs"),
-      h("table", {}, h("tr", {}, h("th", {}, "run"), h("th", { cls: "left" }, "directory"), h("th", {}, "problems")), rows)
+      h("table", {}, h("tr", {}, h("th", {}, "run"), h("th", { cls: "left" }, "directory"), h("th", {}, "problems")), rows),
+      ...reportFigures()
     );
     ready("home");
   }
@@ -152,6 +160,7 @@
     if (run.problems.length && run.rerankers.length) figs.appendChild(h("figure", {}, quintileChart(run), h("figcaption", { cls: "muted" }, "gain over plain pass@1 by difficulty quintile (plain pass rate), per reranker")));
     parts.push(h("h2", {}, "Figures"), figs);
     for (const f of run.figures || []) parts.push(h("figure", {}, h("img", { src: "data/" + key + "/" + f, alt: f }), h("figcaption", { cls: "muted" }, f)));
+    parts.push(...reportFigures());
     parts.push(h("h2", {}, "Problems"), problemList(key, run));
     setMain(...parts);
     ready("run");
