@@ -58,7 +58,9 @@ def js_data(kind: str, key: str | None, data: Any) -> str:
     Raises:
         ValueError: ``data`` holds NaN or infinity (clean it with :func:`rerankeval.view.data.clean`).
     """
-    text = json.dumps([kind, key, data], ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    # ensure_ascii: every non-ASCII character (U+2028/9 and lone surrogates from a run's JSON among
+    # them) becomes a \uXXXX escape, so the file is plain ASCII whatever a candidate holds
+    text = json.dumps([kind, key, data], ensure_ascii=True, separators=(",", ":"), allow_nan=False)
     return f"RV.register.apply(null,{text.translate(_ESCAPES)});\n"
 
 

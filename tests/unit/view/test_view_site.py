@@ -52,6 +52,11 @@ def test_js_data_escapes_markup_and_line_separators_and_round_trips() -> None:
     assert json.loads(text[len(prefix) : -3]) == ["problem", "r0/p0000", data]
 
 
+def test_js_data_is_ascii_even_for_lone_surrogates() -> None:
+    text = js_data("problem", "r0/p0000", {"code": "x = '\ud800' + 'é'"})
+    assert text.isascii() and "\\ud800" in text and "\\u00e9" in text
+
+
 def test_js_data_refuses_nan() -> None:
     with pytest.raises(ValueError):
         js_data("run", "r0", {"x": float("nan")})
