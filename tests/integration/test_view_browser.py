@@ -58,6 +58,15 @@ _PIXELS = """(() => {
 })()"""
 
 
+#: Sets the problem list's selects, given as {label: value}, as a user would (a change event each).
+_SET_FILTERS = """Object.entries(%r).forEach(([name, v]) => {
+  const labels = Array.from(document.querySelectorAll('.controls label'));
+  const s = labels.find((l) => l.textContent.startsWith(name)).querySelector('select');
+  s.value = v;
+  s.dispatchEvent(new Event('change'));
+})"""
+
+
 def test_view_shows_a_committed_run_as_in_its_files(tmp_path: Path) -> None:
     site = _site(tmp_path, COMMITTED)
     gold = _rows(COMMITTED / "gold.jsonl")
@@ -80,6 +89,21 @@ def test_view_shows_a_committed_run_as_in_its_files(tmp_path: Path) -> None:
         )
         assert sorted(listed) == sorted({r["problem_id"] for r in gold})
         b.screenshot(ARTIFACTS / "overview.png")
+        # filters: codet's wrong picks, then its picks that gain over plain pass@1
+        acc = {p: r["expected_acc"] for (p, name), r in picks.items() if name == "codet"}
+        plain = {}
+        for r in gold:
+            plain.setdefault(r["problem_id"], []).append(r["passed"])
+        for label, value, want in (
+            ("its pick", "wrong", {p for p, a in acc.items() if a == 0}),
+            ("its gain", "up", {p for p, a in acc.items() if a > sum(plain[p]) / len(plain[p]) + 1e-9}),
+        ):
+            b.eval(_SET_FILTERS % {"reranker": "codet", "its pick": "any", "its gain": "any", label: value})
+            rows = b.eval(
+                "Array.from(document.querySelectorAll('#problems tbody tr')).map(r => r.dataset.problem)"
+            )
+            assert set(rows) == want, label
+        b.eval(_SET_FILTERS % {"its pick": "any", "its gain": "any"})
         b.click(f'#problems tr[data-problem="{pid}"] a')
         b.wait_for("document.body.dataset.state === 'problem'")
         assert b.eval("document.querySelector('h1').textContent") == pid

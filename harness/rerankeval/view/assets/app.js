@@ -246,7 +246,7 @@
   }
 
   function problemList(key, run) {
-    const st = (listState[key] = listState[key] || { sort: "id", dir: 1, q: "", diff: "all", rr: run.rerankers[0] || "", oc: "any" });
+    const st = (listState[key] = listState[key] || { sort: "id", dir: 1, q: "", diff: "all", rr: run.rerankers[0] || "", oc: "any", gain: "any" });
     const body = h("tbody");
     const count = h("span", { cls: "muted" });
     const head = h("tr");
@@ -276,6 +276,10 @@
       if (st.diff === "easy" && !(d > 0.8 && d < 1)) return false;
       if (st.diff === "solved" && d < 1) return false;
       if (st.oc !== "any" && outcome(p.acc[st.rr]) !== st.oc) return false;
+      if (st.gain !== "any") {
+        const g = cols[cols.length - 1].get(p);
+        if (g === null || (st.gain === "up" && !(g > 1e-9)) || (st.gain === "down" && !(g < -1e-9)) || (st.gain === "zero" && Math.abs(g) > 1e-9)) return false;
+      }
       return true;
     }
     function fill() {
@@ -309,6 +313,7 @@
       h("label", {}, "difficulty ", select(st.diff, [["all", "all"], ["unsolved", "no correct candidate"], ["hard", "hard (< 20%)"], ["medium", "medium (20-80%)"], ["easy", "easy (> 80%)"], ["solved", "all correct"]], (v) => (st.diff = v))),
       run.rerankers.length ? h("label", {}, "reranker ", select(st.rr, run.rerankers.map((r) => [r, r]), (v) => (st.rr = v))) : null,
       run.rerankers.length ? h("label", {}, "its pick ", select(st.oc, [["any", "any"], ["right", "right"], ["wrong", "wrong"], ["partly", "tied, partly right"]], (v) => (st.oc = v))) : null,
+      run.rerankers.length ? h("label", {}, "its gain ", select(st.gain, [["any", "any"], ["up", "> 0 (reranking helps)"], ["down", "< 0 (reranking hurts)"], ["zero", "0"]], (v) => (st.gain = v))) : null,
       count);
     fill();
     return h("div", {}, controls, h("table", { id: "problems" }, h("thead", {}, head), body));
