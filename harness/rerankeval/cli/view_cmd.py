@@ -40,6 +40,13 @@ def _check_kind(run: Path) -> dict[str, Any]:
             "'rerankeval view' reads unit-test and reward-model runs of 'rerankeval rerank'",
             f"Use 'rerankeval swebench metrics {run}' for it",
         )
+    if not (run / "gold.jsonl").is_file():
+        raise InputError.at(
+            run,
+            None,
+            f"holds no ground truth yet (no gold.jsonl; run.json says {meta.get('status', 'unknown')!r})",
+            f"Let the run finish (or continue it with 'rerankeval rerank ... --resume {run}'), then view it",
+        )
     return dict(meta)
 
 

@@ -156,6 +156,14 @@ def test_cli_refuses_a_swebench_run() -> None:
     assert "is a SWE-bench run" in res.output and "rerankeval swebench metrics" in res.output
 
 
+def test_cli_says_when_a_run_has_no_ground_truth_yet(tmp_path: Path) -> None:
+    _register()
+    run = write_run(tmp_path / "run", TINY)
+    (run / "gold.jsonl").unlink()
+    res = CliRunner().invoke(cli, ["view", str(run), "--out", str(tmp_path / "site")])
+    assert res.exit_code == 1 and "holds no ground truth yet" in res.output and "--resume" in res.output
+
+
 def test_cli_writes_a_site_for_the_committed_run(tmp_path: Path) -> None:
     _register()
     report = ROOT / "results" / "reference" / "scaling"
