@@ -66,7 +66,10 @@ def main() -> None:
     if m is not None:
         print(f"largest matrix: {big}: {len(m.rows)} candidates x {len(m.test_ids)} tests")
     for k in range(args.repeat):
-        with tempfile.TemporaryDirectory() as tmp, Browser(exe, Path(tmp) / "profile") as b:
+        with (
+            tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp,
+            Browser(exe, Path(tmp) / "profile") as b,
+        ):
             b.call("Page.navigate", url=(site / "index.html").as_uri())
             _state(b, "run")
             overview = b.eval("RV_TIMING.loads.find(x => x.state === 'run').at")
