@@ -6,12 +6,17 @@ Layout (one directory per run; every file is tidy, long-form and readable with p
       run.json          # config, reranker specs, dataset hash, versions; "status": "running" | "finished"
       candidates.jsonl  # {problem_id, index, sha, code}                  one row per candidate
       gold.jsonl        # {problem_id, index, base_status, plus_status, passed}  ground truth, computed once
+                        #   (+ base_fail_at / plus_fail_at: position of the first failing benchmark input)
+      canonical.jsonl   # {problem_id, index: -1, sha, tests}              the canonical solution's matrix row
       matrix.jsonl      # {problem_id, index, sha, tests: "ppft.."}        pass matrix row (CELL chars) per candidate
       tests.jsonl       # {problem_id, test_id, ...}                        the tests used (copy of the artifact rows)
       rm_scores.jsonl   # {problem_id, index, scorer, score}                execution-free reward scores
       selections.jsonl  # {problem_id, reranker, n_samples, n_tests, chosen: [..], pick, expected_acc, scores: [..]}
       metrics.json      # {"rerankers": {name: {...}}, "plain_pass@1", "oracle_pass@n", ...}
       selected/<reranker>.jsonl   # EvalPlus samples file: one selected sample per task
+
+``rerankeval report`` (tables, figures) and ``rerankeval view`` (a browsable site) read these files
+and never execute anything from them.
 
 Rows are appended as results complete and flushed with fsync (:class:`JsonlAppender`), so a
 run killed at any moment keeps every finished row; ``--resume`` reads them back and computes

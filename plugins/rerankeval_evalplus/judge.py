@@ -118,6 +118,20 @@ def status_from_outcome(out: ProgramOutcome, n_inputs: int, quirk_find_zero: boo
     return "fail", details
 
 
+def first_failing_input(status: str | None, details: Sequence[bool], n_inputs: int) -> int | None:
+    """Position of the first input a sample did not pass, from EvalPlus's ``(status, details)``.
+
+    ``details`` holds one flag per input that finished; a timeout stops on the input after the
+    last finished one. None when the sample passed, or when nothing says which input failed.
+    """
+    if status in (None, "pass"):
+        return None
+    for i, ok in enumerate(details):
+        if not ok:
+            return i
+    return len(details) if status == "timeout" and len(details) < n_inputs else None
+
+
 def _time_limits(ref_time: Sequence[float], cfg: JudgeConfig) -> tuple[tuple[float, ...], float]:
     limits = tuple(max(cfg.min_time_limit, cfg.gt_time_limit_factor * t) for t in ref_time)
     overall = min(cfg.max_run_s, sum(limits)) + 2.0 + (0.0 if cfg.fast_check else 1.0)

@@ -170,3 +170,24 @@ def test_rerank_cli_rm_flag_needs_the_rm_reranker(inputs: dict[str, Path]) -> No
     assert res.exit_code == 2 and "add --reranker rm" in res.output
     res = CliRunner().invoke(cli, _rerank(inputs, "--reranker", "codet", tests=False))
     assert res.exit_code == 1 and "--tests" in res.output and not inputs["out"].exists()
+
+
+@pytest.mark.realdata
+def test_gold_records_the_first_failing_input_and_view_shows_it(inputs: dict[str, Path]) -> None:
+    _register()
+    res = CliRunner().invoke(cli, _rerank(inputs, "--reranker", "codet", "--bootstrap", "20"))
+    assert res.exit_code == 0, res.output
+    gold = {
+        (r["problem_id"], r["index"]): r
+        for r in map(json.loads, (inputs["out"] / "gold.jsonl").read_text().splitlines())
+    }
+    # every wrong program here fails the first base input: 3.5 -> 3, add(0, 1) -> 0 or -1
+    for (pid, i), row in gold.items():
+        assert row["base_fail_at"] == (None if row["base_passed"] else 0), (pid, i)
+    site = inputs["out"].parent / "site"
+    res = CliRunner().invoke(cli, ["view", str(inputs["out"]), "--out", str(site)])
+    assert res.exit_code == 0, res.output
+    text = (site / "data" / "r0" / "p0001.js").read_text()
+    page = json.loads(text[len("RV.register.apply(null,") : -3])[2]
+    assert page["id"] == "HumanEval/53" and page["prompt"].startswith("\n\ndef add(x: int, y: int)")
+    assert [c["base_fail"] for c in page["candidates"]] == [None, "add(0, 1)", "add(0, 1)"]

@@ -64,6 +64,7 @@ def _register() -> None:
     from rerankeval.cli.sandbox_cmd import sandbox
     from rerankeval.cli.swebench_cmd import swebench
     from rerankeval.cli.tests_cmd import tests
+    from rerankeval.cli.view_cmd import view
 
     cli.add_command(demo)
     cli.add_command(evaluate)
@@ -76,6 +77,7 @@ def _register() -> None:
     cli.add_command(sandbox)
     cli.add_command(swebench)
     cli.add_command(tests)
+    cli.add_command(view)
 
 
 def main() -> None:

@@ -151,6 +151,7 @@ class EvalPlusBenchmark:
     def judge(self, candidates: Sequence[Any], progress: Callable[[int], None] | None = None) -> list[Any]:
         from rerankeval.pipeline import GoldRow
         from rerankeval_evalplus import judge
+        from rerankeval_evalplus.judge import first_failing_input
 
         verdicts = judge(
             self.dataset,
@@ -160,8 +161,27 @@ class EvalPlusBenchmark:
             progress=progress,
             executor=self.executor,
         )
+        problems = self.dataset.problems
+
+        def fail_at(v: Any, seg: str) -> int | None:
+            problem = problems[v.task_id]
+            if problem["entry_point"] == "find_zero":  # EvalPlus's quirk rewrites its details
+                return None
+            if seg == "base":
+                return first_failing_input(v.base_status, v.base_details, len(problem["base_input"]))
+            return first_failing_input(v.plus_status, v.plus_details, len(problem["plus_input"]))
+
         return [
-            GoldRow(v.task_id, v.index, v.base_status, v.plus_status, v.passed, v.base_passed)
+            GoldRow(
+                v.task_id,
+                v.index,
+                v.base_status,
+                v.plus_status,
+                v.passed,
+                v.base_passed,
+                fail_at(v, "base"),
+                fail_at(v, "plus"),
+            )
             for v in verdicts
         ]
 

@@ -28,6 +28,9 @@ class GoldRow:
         plus_status: Verdict on the extended tests (HumanEval+ / MBPP+), None if not run.
         passed: Correct on base and plus.
         base_passed: Correct on base.
+        base_fail_at: Position in the benchmark's base inputs of the first input the candidate
+            failed (or timed out) on; None when it passed or the host does not say.
+        plus_fail_at: The same among the plus inputs.
     """
 
     problem_id: str
@@ -36,6 +39,8 @@ class GoldRow:
     plus_status: str | None
     passed: bool
     base_passed: bool
+    base_fail_at: int | None = None
+    plus_fail_at: int | None = None
 
 
 class Benchmark(Protocol):

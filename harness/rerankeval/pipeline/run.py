@@ -114,6 +114,8 @@ def _gold(
                 r.get("plus_status"),
                 r["passed"],
                 r["base_passed"],
+                r.get("base_fail_at"),
+                r.get("plus_fail_at"),
             )
             for r in read_jsonl(path)
         }
@@ -139,6 +141,8 @@ def _gold(
                     "plus_status": g.plus_status,
                     "passed": g.passed,
                     "base_passed": g.base_passed,
+                    "base_fail_at": g.base_fail_at,
+                    "plus_fail_at": g.plus_fail_at,
                 }
             )
     return {(g.problem_id, g.index): g for g in verdicts}
