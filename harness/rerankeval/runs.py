@@ -40,8 +40,8 @@ from rerankeval.errors import InputError, RunExistsError, RunLockedError, RunWri
 RUN_JSON = "run.json"
 LOCK_FILE = ".lock"
 #: Files at the top of a rerank run directory (``selected/<reranker>.jsonl`` come on top).
-RERANK_FILES = ("run.json", "candidates.jsonl", "gold.jsonl", "matrix.jsonl", "canonical.jsonl", "tests.jsonl",
-                "rm_scores.jsonl", "selections.jsonl", "metrics.json")
+RERANK_FILES = ("run.json", "candidates.jsonl", "gold.jsonl", "matrix.jsonl", "canonical.jsonl",
+                "tests.jsonl", "rm_scores.jsonl", "selections.jsonl", "metrics.json")
 #: A run refuses to start with less free space than this under its directory.
 MIN_FREE_BYTES = 1 << 20
 #: Room run.json keeps after its content, so its final status fits even on a full disk.
@@ -256,9 +256,10 @@ RUN_FILE_FIELDS: dict[str, dict[str, tuple[_Check, bool]]] = {
                      "tests": (_cells, True)},
     "canonical.jsonl": {"problem_id": (_str, True), "index": (_int, True), "sha": (_str, False),
                         "tests": (_cells, True)},
-    "tests.jsonl": {"problem_id": (_str, True), "test_id": (_str, True), "test": (_str, True)},
+    "tests.jsonl": {"problem_id": (_str, True), "test_id": (_str, True), "test": (_str, False)},
     "rm_scores.jsonl": {"problem_id": (_str, True), "index": (_int, True), "scorer": (_str, True),
-                        "score": (_finite, True), "prob": (_opt(_finite), False), "truncated": (_bool, False)},
+                        "score": (_finite, True), "prob": (_opt(_finite), False),
+                        "truncated": (_bool, False)},
     "selections.jsonl": {"problem_id": (_str, True), "reranker": (_str, True), "chosen": (_ints, False),
                          "pick": (_opt(_int), False), "draw": (_int, False)},
 }
@@ -285,7 +286,9 @@ _REPAIR = ("This run file was edited or corrupted: delete that line (or the file
            "which recomputes what is missing")
 
 
-def read_run_rows(path: Path, *, missing_ok: bool = True, kind: str | None = None) -> Iterator[dict[str, Any]]:
+def read_run_rows(
+    path: Path, *, missing_ok: bool = True, kind: str | None = None
+) -> Iterator[dict[str, Any]]:
     """Rows of a run file, each checked by :func:`check_run_row` (a half-written last line is skipped).
 
     Raises:
@@ -323,8 +326,9 @@ def acquire_lock(lock: Path, what: str) -> int:
         finally:
             os.close(fd)
         raise RunLockedError(
-            f"{what} is in use by another rerankeval process ({holder}). One run at a time per output: wait for "
-            "it to finish (then --resume if it stopped unfinished), or choose another --out") from None
+            f"{what} is in use by another rerankeval process ({holder}). One run at a time per output: "
+            "wait for it to finish (then --resume if it stopped unfinished), or choose another --out"
+        ) from None
     try:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         pid_line = f"pid {os.getpid()}, started {stamp}".encode()
@@ -365,12 +369,12 @@ class RunDir:
     def __init__(self, path: Path, *, resume: bool, overwrite: bool = False,
                  inputs: Mapping[str, Path | None] | None = None,
                  own: Callable[[Mapping[str, Any]], Iterable[str]] | None = None,
-                 min_free_bytes: int = MIN_FREE_BYTES) -> None:
+                 min_free_bytes: int | None = None) -> None:
         self.path = Path(path)
         self.resume, self.overwrite = resume, overwrite
         self.inputs = {k: Path(v) for k, v in (inputs or {}).items() if v is not None}
         self._own = own or (lambda _meta: RERANK_FILES)
-        self.min_free_bytes = min_free_bytes
+        self.min_free_bytes = MIN_FREE_BYTES if min_free_bytes is None else min_free_bytes
         self.previous: dict[str, Any] | None = None
         self._meta: dict[str, Any] | None = None
         self._lock_fd: int | None = None
@@ -395,8 +399,9 @@ class RunDir:
                 if not self.resume:
                     if not self.overwrite:
                         state = self.previous.get("status", "unknown")
-                        raise RunExistsError(f"{self.path} already holds a {state} run. Use --resume to continue it, "
-                                             "--overwrite to replace it, or choose another --out")
+                        raise RunExistsError(
+                            f"{self.path} already holds a {state} run. Use --resume to continue it, "
+                            "--overwrite to replace it, or choose another --out")
                     self._remove_own(self.previous)
                     self.previous = None
         except BaseException:
@@ -435,8 +440,8 @@ class RunDir:
         free = shutil.disk_usage(self.path).free
         if free < self.min_free_bytes:
             raise RunWriteError(
-                f"cannot write {self.path}: only {free // 1024} KiB free on its file system (a run needs at least "
-                f"{self.min_free_bytes // 1024} KiB). Free space there, or choose another --out")
+                f"cannot write {self.path}: only {free // 1024} KiB free on its file system (a run needs at "
+                f"least {self.min_free_bytes // 1024} KiB). Free space there, or choose another --out")
 
     def _read_previous(self, meta_path: Path) -> dict[str, Any] | None:
         if not meta_path.exists():

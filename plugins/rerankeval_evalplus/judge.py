@@ -162,8 +162,8 @@ def judge(dataset: EvalPlusDataset, samples: Sequence[Sample], *, parallel: int 
     code_by_sha = {content_hash(s.solution): s.solution for s in samples}
     if todo:
         log.info("%d unique runs to execute (%d cached)", len(todo), len(keys) - len(todo))
-        results.update(_execute(dataset, expected, todo, code_by_sha, keys, cfg, parallel, store, progress, executor,
-                                on_result))
+        results.update(_execute(dataset, expected, todo, code_by_sha, keys, cfg, parallel, store, progress,
+                                executor, on_result))
     store.close()
     out = []
     for s in samples:
@@ -175,7 +175,8 @@ def judge(dataset: EvalPlusDataset, samples: Sequence[Sample], *, parallel: int 
     return out
 
 
-def run_keys(dataset: EvalPlusDataset, samples: Sequence[Sample], config: JudgeConfig | None = None) -> set[str]:
+def run_keys(dataset: EvalPlusDataset, samples: Sequence[Sample],
+             config: JudgeConfig | None = None) -> set[str]:
     """The cache keys of the runs :func:`judge` needs for ``samples`` (what a journal row must match)."""
     cfg = config or JudgeConfig()
     segments = SEGMENTS[:1] if cfg.base_only else SEGMENTS

@@ -143,7 +143,7 @@ class TaskOptions:
             raise InputError(f"test_time_limit={self.test_time_limit}: need a finite number of seconds > 0. "
                              "Pass test_time_limit=S, e.g. 0.25")
         if self.workers is not None and self.workers < 1:
-            raise InputError(f"workers={self.workers}: need at least 1 sandbox worker. Pass workers=K with K >= 1")
+            raise InputError(f"workers={self.workers}: need at least 1 sandbox worker. Pass workers=K >= 1")
         if self.prompt_style not in PROMPT_STYLES:
             raise InputError(f"prompt_style={self.prompt_style!r}: use {' or '.join(PROMPT_STYLES)}")
         if self.test_style not in ("unittest", "assert"):

@@ -20,7 +20,7 @@ from rerankeval.errors import RerankEvalError
 from rerankeval.runs import write_error
 
 log = logging.getLogger("rerankeval")
-#: Failed writes the CLI reports as one line (the write layer of run files already does; this catches the rest).
+#: Failed writes the CLI reports as one line (the run files' write layer already does; this catches the rest).
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS}
 
 
@@ -59,8 +59,8 @@ class _Group(click.Group):
         except sqlite3.OperationalError as e:
             if "disk" not in str(e) and "readonly" not in str(e):
                 raise
-            click.echo(f"error: the result cache cannot be written ({e}). Free space under {cache_dir()} "
-                       "(or set RERANKEVAL_CACHE_DIR elsewhere, or pass --no-cache), then re-run with --resume",
+            click.echo(f"error: the result cache cannot be written ({e}). Free space under {cache_dir()} (or "
+                       "set RERANKEVAL_CACHE_DIR elsewhere, or pass --no-cache), then re-run with --resume",
                        err=True)
             ctx.exit(1)
         except KeyboardInterrupt:

@@ -116,7 +116,8 @@ def swebench() -> None:
 @click.option("-R", "rm_args", multiple=True,
               help="Scorer option key=value: batch_size, max_length, yes, no, chat_template.")
 @_quality_options
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N instances (smoke runs).")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Only the first N instances (smoke runs).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the score cache.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out (scores only what is missing).")
 @click.option("--overwrite", is_flag=True, help="Replace the run in --out.")
@@ -125,7 +126,8 @@ def swebench() -> None:
 @click.option("--harness-dataset", default="SWE-bench/SWE-bench_Lite", show_default=True,
               help="Dataset the harness loads (name or local file).")
 @click.option("--run-id", default=None, help="Harness run id (default: the run directory's name).")
-@click.option("--max-workers", type=click.IntRange(min=1), default=4, show_default=True, help="Harness containers in parallel.")
+@click.option("--max-workers", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Harness containers in parallel.")
 @click.option("--no-figures", is_flag=True, help="Skip the reliability diagram and RM@k figure.")
 def rerank(instances: Path, candidates: tuple[Path, ...], rm: str, out: Path, template: str,
            reports: tuple[str, ...], model_name: str | None, name: str | None, rm_args: tuple[str, ...],

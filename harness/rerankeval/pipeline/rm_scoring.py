@@ -57,7 +57,7 @@ def score_run(
     scoring: Sequence[tuple[RerankerChoice, Any]],
     *,
     resume: bool = False,
-    chunk: int = CHUNK,
+    chunk: int | None = None,
 ) -> Scores:
     """Scores every candidate with every reward-model reranker and writes ``rm_scores.jsonl``.
 
@@ -70,7 +70,7 @@ def score_run(
         items: One item per problem (prompt and candidates).
         scoring: The ``(choice, reranker)`` pairs of :func:`scoring_rerankers`.
         resume: Keep the rows already in ``rm_scores.jsonl``.
-        chunk: Candidates per model call.
+        chunk: Candidates per model call (default :data:`CHUNK`).
 
     Returns:
         label -> problem_id -> ``(score, prob)`` per candidate.
@@ -96,17 +96,25 @@ def score_run(
             if resume:
                 log.info("%s: %d of %d candidates already scored", choice.label, total - n_todo, total)
             with tqdm(
-                total=total, initial=total - n_todo, unit="cand", desc=f"scores {choice.label}", disable=None,
+                total=total,
+                initial=total - n_todo,
+                unit="cand",
+                desc=f"scores {choice.label}",
+                disable=None,
                 file=sys.stderr,
             ) as bar:
-                for batch in _chunks(todo, chunk):
+                for batch in _chunks(todo, chunk or CHUNK):
                     for it, res in zip(batch, _score_batch(choice, reranker, batch, bar.update), strict=True):
                         for c, r in zip(it.candidates, res, strict=True):
                             if (it.problem_id, c.index) not in have:
                                 have[(it.problem_id, c.index)] = r.as_dict()
                                 app.write(
-                                    {"problem_id": it.problem_id, "index": c.index, "scorer": choice.label,
-                                     **r.as_dict()}
+                                    {
+                                        "problem_id": it.problem_id,
+                                        "index": c.index,
+                                        "scorer": choice.label,
+                                        **r.as_dict(),
+                                    }
                                 )
                     app.flush()
             table = result.setdefault(choice.label, {})
@@ -115,7 +123,8 @@ def score_run(
                 rows = [have[(it.problem_id, c.index)] for c in it.candidates]
                 cut += sum(bool(r.get("truncated")) for r in rows)
                 table[it.problem_id] = tuple(
-                    (float(r["score"]), float(r["score"] if r.get("prob") is None else r["prob"])) for r in rows
+                    (float(r["score"]), float(r["score"] if r.get("prob") is None else r["prob"]))
+                    for r in rows
                 )
             log.info(
                 "%s: %d candidates scored, %d prompts cut to the model's context", choice.label, total, cut
@@ -154,7 +163,9 @@ def _score_batch(
         ) from e
     bad = _malformed(batch, res)
     if bad:
-        raise HarnessFaultError(f"reward model {choice.label!r} returned malformed output on {where}: {bad}. {fix}")
+        raise HarnessFaultError(
+            f"reward model {choice.label!r} returned malformed output on {where}: {bad}. {fix}"
+        )
     return list(res)
 
 
@@ -175,7 +186,9 @@ def _finite(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def _finished_scores(path: Path, items: Sequence[RerankItem]) -> dict[str, dict[tuple[str, int], dict[str, Any]]]:
+def _finished_scores(
+    path: Path, items: Sequence[RerankItem]
+) -> dict[str, dict[tuple[str, int], dict[str, Any]]]:
     """label -> (problem_id, index) -> row, from a previous invocation's rm_scores.jsonl."""
     known = {(it.problem_id, c.index) for it in items for c in it.candidates}
     done: dict[str, dict[tuple[str, int], dict[str, Any]]] = {}
@@ -183,12 +196,20 @@ def _finished_scores(path: Path, items: Sequence[RerankItem]) -> dict[str, dict[
         check_run_row(path, no, row)
         key = (row["problem_id"], row["index"])
         if key not in known:
-            raise InputError.at(path, no, f"score of {key[0]} #{key[1]}, which is not a candidate of this run",
-                                "Delete that line and re-run with --resume")
+            raise InputError.at(
+                path,
+                no,
+                f"score of {key[0]} #{key[1]}, which is not a candidate of this run",
+                "Delete that line and re-run with --resume",
+            )
         mine = done.setdefault(row["scorer"], {})
         if key in mine:
-            raise InputError.at(path, no, f"second score of {key[0]} #{key[1]} by {row['scorer']}",
-                                "Delete the duplicate line")
+            raise InputError.at(
+                path,
+                no,
+                f"second score of {key[0]} #{key[1]} by {row['scorer']}",
+                "Delete the duplicate line",
+            )
         mine[key] = row
     return done
 

@@ -13,7 +13,7 @@ import platform
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from importlib.metadata import PackageNotFoundError, version
@@ -162,13 +162,20 @@ def _read_rows(
         check_run_row(path, no, r)
         key = (r["problem_id"], r["index"])
         if key not in shas:
-            raise InputError.at(path, no, f"row of {key[0]} #{key[1]}, which is not a candidate of this run", fix)
+            raise InputError.at(
+                path, no, f"row of {key[0]} #{key[1]}, which is not a candidate of this run", fix
+            )
         if "sha" in r and r["sha"] != shas[key]:
-            raise InputError.at(path, no, f"row of {key[0]} #{key[1]} is for another program (sha differs)", fix)
+            raise InputError.at(
+                path, no, f"row of {key[0]} #{key[1]} is for another program (sha differs)", fix
+            )
         if len(r["tests"]) != n_tests[key[0]]:
             raise InputError.at(
-                path, no, f"row of {key[0]} #{key[1]} has {len(r['tests'])} cells, the problem has "
-                f"{n_tests[key[0]]} tests", fix,
+                path,
+                no,
+                f"row of {key[0]} #{key[1]} has {len(r['tests'])} cells, the problem has "
+                f"{n_tests[key[0]]} tests",
+                fix,
             )
         if key in done:
             raise InputError.at(path, no, f"second row of {key[0]} #{key[1]}", "Delete the duplicate line")
@@ -326,8 +333,11 @@ def run_rerank(
     groups = _group(candidates, bench)
     labels_now = [c.file_stem for c in cfg.rerankers]
 
-    def own(meta: dict[str, Any]) -> list[str]:
-        stems = {*labels_now, *(_stem(r.get("label")) for r in meta.get("rerankers") or () if isinstance(r, dict))}
+    def own(meta: Mapping[str, Any]) -> list[str]:
+        stems = {
+            *labels_now,
+            *(_stem(r.get("label")) for r in meta.get("rerankers") or () if isinstance(r, dict)),
+        }
         return [*RERANK_FILES, *(f"selected/{s}.jsonl" for s in sorted(stems) if s)]
 
     inputs = {
@@ -340,7 +350,9 @@ def run_rerank(
     with RunDir(cfg.out, resume=resume, overwrite=overwrite, inputs=inputs, own=own) as run:
         if run.previous is not None:
             _check_resume(run.previous, cfg, fingerprint)
-        return _run(cfg, bench, candidates, groups, tests, rerankers, specs, fingerprint, run, resume, executor)
+        return _run(
+            cfg, bench, candidates, groups, tests, rerankers, specs, fingerprint, run, resume, executor
+        )
 
 
 def _stem(label: object) -> str:
