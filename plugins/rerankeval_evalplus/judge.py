@@ -90,6 +90,16 @@ class JudgeConfig:
     base_only: bool = False
     evalplus_quirks: bool = True
 
+    def __post_init__(self) -> None:
+        import math
+
+        from rerankeval.errors import InputError
+
+        for name, v in (("min_time_limit", self.min_time_limit),
+                        ("gt_time_limit_factor", self.gt_time_limit_factor), ("max_run_s", self.max_run_s)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                raise InputError(f"{name} must be a finite number >= 0, got {v!r}")
+
     def key(self) -> str:
         return (f"{self.min_time_limit}|{self.gt_time_limit_factor}|{self.max_run_s}|{self.fast_check}|"
                 f"{self.evalplus_quirks}")

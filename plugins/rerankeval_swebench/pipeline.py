@@ -150,7 +150,8 @@ def _score(cfg: RerankConfig, scorer: Scorer, instances: Mapping[str, SweInstanc
                 chunk = todo[start:start + CHUNK]
                 inputs = [score_input(instances[c.instance_id], c, template,
                                       labels.get((c.instance_id, c.index))) for c in chunk]
-                for c, r in zip(chunk, score_cached(scorer, inputs, template, cache, progress), strict=True):
+                for c, r in zip(chunk, _checked_scores(scorer, inputs, template, cache, progress, len(done)),
+                                strict=True):
                     done[(c.instance_id, c.index)] = (r.score, r.prob)
                     f.write({"problem_id": c.instance_id, "index": c.index, "scorer": scorer.spec,
                              **r.as_dict()})
@@ -158,6 +159,34 @@ def _score(cfg: RerankConfig, scorer: Scorer, instances: Mapping[str, SweInstanc
         if cache is not None:
             cache.close()
     return done
+
+
+def _checked_scores(scorer: Scorer, inputs: Sequence[Any], template: Any, cache: Any,
+                    progress: Callable[[int], None] | None, n_done: int) -> list[Any]:
+    """One scoring call; a backend that raises or returns malformed output is a harness fault, not a score.
+
+    Raises:
+        HarnessFaultError: Naming the scorer, the fault and the fix (the rows scored before are kept).
+    """
+    import math
+
+    from rerankeval.errors import HarnessFaultError, RerankEvalError
+
+    fix = (f"Fix the model backend, then re-run with --resume: the {n_done} candidates scored before are "
+           "kept")
+    try:
+        res = list(score_cached(scorer, inputs, template, cache, progress))
+    except RerankEvalError:
+        raise
+    except Exception as e:  # noqa: BLE001 - any failure of the backend is reported as such, never a score
+        raise HarnessFaultError(f"scorer {scorer.spec} failed: {type(e).__name__}: {e}. {fix}") from e
+    bad = len(res) != len(inputs) or any(
+        not isinstance(r.score, (int, float)) or not math.isfinite(r.score)
+        or not isinstance(r.prob, (int, float)) or not math.isfinite(r.prob) for r in res)
+    if bad:
+        raise HarnessFaultError(f"scorer {scorer.spec} returned malformed output ({len(res)} results for "
+                                f"{len(inputs)} inputs, or a score that is not a finite number). {fix}")
+    return res
 
 
 def _selections(out: Path, name: str, groups: Mapping[str, Sequence[SweCandidate]],

@@ -56,16 +56,21 @@ def executor() -> Iterator[LocalExecutor]:
 def reference(tmp_path_factory: pytest.TempPathFactory, executor: LocalExecutor) -> Path:
     """A clean run: the rows and metrics every faulty run must end with."""
     d = tmp_path_factory.mktemp("reference")
-    fault_runs.patch_scorer(fault_runs.TextScorer())
-    cfg, cands = fault_runs.config(d / "inputs", d / "run")
-    run_rerank(cfg, fault_runs.benchmark(), cands, executor=executor)
+    with pytest.MonkeyPatch.context() as mp:
+        _use(mp, fault_runs.TextScorer())
+        cfg, cands = fault_runs.config(d / "inputs", d / "run")
+        run_rerank(cfg, fault_runs.benchmark(), cands, executor=executor)
     return d / "run"
 
 
 @pytest.fixture(autouse=True)
-def _scorer() -> Iterator[None]:
-    fault_runs.patch_scorer(fault_runs.TextScorer())
-    yield
+def _scorer(monkeypatch: pytest.MonkeyPatch) -> None:
+    _use(monkeypatch, fault_runs.TextScorer())
+
+
+def _use(mp: pytest.MonkeyPatch, scorer: fault_runs.TextScorer) -> None:
+    """Makes ``rm=text`` load ``scorer`` for one test (the reranker imports make_scorer by name)."""
+    mp.setattr("rerankeval.rerankers.reward_model.make_scorer", lambda spec, **kw: scorer)
 
 
 def _lines(path: Path) -> list[str]:
@@ -227,7 +232,7 @@ def test_a_failed_write_stops_the_run_and_resume_finishes_it(
     meta = _status(cfg.out)
     before = _snapshot(cfg.out)
     monkeypatch.undo()
-    fault_runs.patch_scorer(fault_runs.TextScorer())
+    _use(monkeypatch, fault_runs.TextScorer())
     run_rerank(cfg, fault_runs.benchmark(), cands, executor=executor, resume=True)
     ok = (
         target in message
@@ -386,14 +391,14 @@ def test_a_failing_reward_model_is_a_harness_fault_never_a_score(
     fault: str, tmp_path: Path, executor: LocalExecutor, reference: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(rm_scoring, "CHUNK", 10)
-    fault_runs.patch_scorer(fault_runs.TextScorer(fault=fault, fault_after=1))
+    _use(monkeypatch, fault_runs.TextScorer(fault=fault, fault_after=1))
     cfg, cands = _config(tmp_path)
     with pytest.raises(HarnessFaultError) as err:
         run_rerank(cfg, fault_runs.benchmark(), cands, executor=executor)
     message, meta = str(err.value), _status(cfg.out)
     before = _snapshot(cfg.out)
     scored = [json.loads(x) for x in before["rm_scores.jsonl"]]
-    fault_runs.patch_scorer(fault_runs.TextScorer())
+    _use(monkeypatch, fault_runs.TextScorer())
     run_rerank(cfg, fault_runs.benchmark(), cands, executor=executor, resume=True)
     ok = (
         "reward model 'rm'" in message
@@ -457,3 +462,82 @@ def test_sigkill_at_random_points_of_a_rerank_run_loses_and_repeats_nothing(
 @pytest.mark.slow
 def test_sigkill_at_many_random_points_of_a_rerank_run(tmp_path: Path, reference: Path) -> None:
     _kill_and_resume(tmp_path, reference, kills=12, seed=2)
+
+
+# --- SWE-bench: a reward-model backend that fails mid-run -------------------------------------
+
+
+def _swebench_inputs(tmp: Path) -> tuple[Path, Path]:
+    inst, cands = tmp / "instances.jsonl", tmp / "candidates.jsonl"
+    ids = [f"o__r-{k}" for k in range(6)]
+    inst.write_text(
+        "".join(json.dumps({"instance_id": i, "repo": "o/r", "problem_statement": i}) + "\n" for i in ids)
+    )
+    rows = [
+        {
+            "instance_id": i,
+            "model_name_or_path": f"org/{m}",
+            "model_patch": f"diff {m} {i}",
+            "resolved": (k + m) % 2 == 0,
+        }
+        for k, i in enumerate(ids)
+        for m in range(2)
+    ]
+    cands.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return inst, cands
+
+
+@pytest.mark.parametrize("fault", ["raise", "nan"])
+def test_a_failing_swebench_scorer_is_a_harness_fault_and_resume_finishes(
+    fault: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    import rerankeval_swebench.pipeline as swe
+    from rerankeval.cli.main import _register, cli
+
+    _register()
+    inst, cands = _swebench_inputs(tmp_path)
+    monkeypatch.setattr(swe, "CHUNK", 4)
+    args = [
+        "swebench",
+        "rerank",
+        "--instances",
+        str(inst),
+        "--candidates",
+        str(cands),
+        "--rm",
+        "text",
+        "--no-cache",
+        "--n-boot",
+        "10",
+        "--ks",
+        "1,2",
+    ]
+    env = {"RERANKEVAL_CACHE_DIR": str(tmp_path / "cache")}
+
+    def run(out: Path, scorer: fault_runs.TextScorer, *extra: str) -> Any:
+        monkeypatch.setattr(swe, "make_scorer", lambda spec, **kw: scorer)
+        return CliRunner().invoke(cli, [*args, "--out", str(out), *extra], env=env)
+
+    ref = run(tmp_path / "ref", fault_runs.TextScorer())
+    assert ref.exit_code == 0, ref.output
+    out = tmp_path / "run"
+    failed = run(out, fault_runs.TextScorer(fault=fault, fault_after=1))
+    before = _lines(out / "rm_scores.jsonl")
+    status = _status(out)["status"]
+    resumed = run(out, fault_runs.TextScorer(), "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    ok = (
+        failed.exit_code == 1
+        and "scorer text" in failed.output
+        and "--resume" in failed.output
+        and status == "failed"
+        and len(before) == 4
+    )
+    lost = sum(1 for x in before if x not in set(_lines(out / "rm_scores.jsonl")))
+    mine, theirs = (json.loads((d / "metrics.json").read_text()) for d in (out, tmp_path / "ref"))
+    wrong = fault_runs.duplicates(out) + int(mine["selection"] != theirs["selection"])
+    fault_figures.record(lost=lost, wrong=wrong, ok=ok)
+    assert ok, (failed.output, status, len(before))
+    assert lost == 0 and wrong == 0
