@@ -449,20 +449,25 @@ class RunDir:
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            if self.overwrite and not self.resume:
+                return {"status": "unreadable"}  # replaced anyway: its own files are known by name
             raise InputError.at(meta_path, None, f"not valid JSON ({e})",
                                 "Restore it, or start again with --overwrite") from None
         if not isinstance(meta, dict) or not isinstance(meta.get("status"), str):
+            if self.overwrite and not self.resume:
+                return {"status": "unreadable"}
             raise InputError.at(meta_path, None, "not a run description (a JSON object with a status)",
                                 "Restore it, or start again with --overwrite")
         return meta
 
     def _remove_own(self, meta: Mapping[str, Any]) -> None:
-        removed = []
         for rel in self._own(meta):
             for p in (self.path / rel, self.path / (rel + ".tmp")):
                 if p.is_file() or p.is_symlink():
-                    p.unlink()
-                    removed.append(rel)
+                    try:
+                        p.unlink()
+                    except OSError as e:
+                        raise write_error(p, e) from None
         for parent in sorted({(self.path / rel).parent for rel in self._own(meta)}, reverse=True):
             if parent != self.path and parent.is_dir() and not any(parent.iterdir()):
                 parent.rmdir()

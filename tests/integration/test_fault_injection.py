@@ -365,6 +365,8 @@ def test_a_corrupted_run_json_is_an_error_naming_it(
     ok = "run.json" in str(err.value) and "--overwrite" in str(err.value)
     fault_figures.record(ok=ok)
     assert ok, str(err.value)
+    run_rerank(cfg, fault_runs.benchmark(), cands, executor=executor, overwrite=True)  # as the message says
+    assert _wrong(cfg.out, reference) == 0
 
 
 @pytest.mark.parametrize("name", ["gold.jsonl", "matrix.jsonl", "canonical.jsonl", "rm_scores.jsonl"])
