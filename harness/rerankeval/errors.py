@@ -54,3 +54,15 @@ class SandboxUnavailableError(RerankEvalError, RuntimeError):
 
 class RunExistsError(RerankEvalError, FileExistsError):
     """A finished run would be overwritten."""
+
+
+class RunLockedError(RerankEvalError, BlockingIOError):
+    """Another process holds the run directory (one run at a time per ``--out``)."""
+
+
+class RunWriteError(RerankEvalError, OSError):
+    """A file of the run cannot be written (full disk, no permission, read-only file system)."""
+
+
+class HarnessFaultError(RerankEvalError, RuntimeError):
+    """A part of the harness (a model backend, a checker) failed: never a verdict on a candidate."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -90,6 +90,16 @@ class JudgeConfig:
     base_only: bool = False
     evalplus_quirks: bool = True
 
+    def __post_init__(self) -> None:
+        import math
+
+        from rerankeval.errors import InputError
+
+        for name, v in (("min_time_limit", self.min_time_limit),
+                        ("gt_time_limit_factor", self.gt_time_limit_factor), ("max_run_s", self.max_run_s)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                raise InputError(f"{name} must be a finite number >= 0, got {v!r}")
+
     def key(self) -> str:
         return (f"{self.min_time_limit}|{self.gt_time_limit_factor}|{self.max_run_s}|{self.fast_check}|"
                 f"{self.evalplus_quirks}")
@@ -138,9 +148,14 @@ def _time_limits(ref_time: Sequence[float], cfg: JudgeConfig) -> tuple[tuple[flo
     return limits, overall
 
 
+#: Called with (cache key, (task_id, segment, sha), {"status", "details"}) for each run as it completes.
+OnResult = Callable[[str, tuple[str, str, str], dict[str, Any]], None]
+
+
 def judge(dataset: EvalPlusDataset, samples: Sequence[Sample], *, parallel: int | None = None, cache: bool = True,
           config: JudgeConfig | None = None, progress: Callable[[int], None] | None = None,
-          executor: Any = None) -> list[Verdict]:
+          executor: Any = None, done: Mapping[str, dict[str, Any]] | None = None,
+          on_result: OnResult | None = None) -> list[Verdict]:
     """Judges every sample on the base and plus inputs; returns verdicts aligned with ``samples``.
 
     Args:
@@ -151,6 +166,8 @@ def judge(dataset: EvalPlusDataset, samples: Sequence[Sample], *, parallel: int 
         config: EvalPlus knobs (defaults = EvalPlus's).
         progress: Called with the number of finished runs (for a progress bar); total = :func:`count_runs`.
         executor: An executor with ``run(jobs, assets, progress)`` (default: a new LocalExecutor).
+        done: Results already known by cache key (``run_keys``), e.g. read back from a journal; not re-run.
+        on_result: Called for each executed run as soon as it completes (before the cache sees it).
     """
     cfg = config or JudgeConfig()
     expected = expected_outputs(dataset)
@@ -162,14 +179,15 @@ def judge(dataset: EvalPlusDataset, samples: Sequence[Sample], *, parallel: int 
         for seg in segments:
             keys.setdefault((s.task_id, seg, sha),
                             content_hash(_CACHE_VERSION, dataset.hash, s.task_id, seg, sha, cfg.key()))
-    results: dict[str, Any] = store.get_many(keys.values())
+    results: dict[str, Any] = {**store.get_many(keys.values()), **(done or {})}
     todo = [(t, seg, sha) for (t, seg, sha), k in keys.items() if k not in results]
     if progress is not None and len(keys) > len(todo):
         progress(len(keys) - len(todo))
     code_by_sha = {content_hash(s.solution): s.solution for s in samples}
     if todo:
         log.info("%d unique runs to execute (%d cached)", len(todo), len(keys) - len(todo))
-        results.update(_execute(dataset, expected, todo, code_by_sha, keys, cfg, parallel, store, progress, executor))
+        results.update(_execute(dataset, expected, todo, code_by_sha, keys, cfg, parallel, store, progress,
+                                executor, on_result))
     store.close()
     out = []
     for s in samples:
@@ -181,6 +199,15 @@ def judge(dataset: EvalPlusDataset, samples: Sequence[Sample], *, parallel: int 
     return out
 
 
+def run_keys(dataset: EvalPlusDataset, samples: Sequence[Sample],
+             config: JudgeConfig | None = None) -> set[str]:
+    """The cache keys of the runs :func:`judge` needs for ``samples`` (what a journal row must match)."""
+    cfg = config or JudgeConfig()
+    segments = SEGMENTS[:1] if cfg.base_only else SEGMENTS
+    return {content_hash(_CACHE_VERSION, dataset.hash, s.task_id, seg, content_hash(s.solution), cfg.key())
+            for s in samples for seg in segments}
+
+
 def count_runs(samples: Sequence[Sample], base_only: bool = False) -> int:
     """Number of distinct (task, segment, program) runs :func:`judge` reports progress for."""
     return len({(s.task_id, content_hash(s.solution)) for s in samples}) * (1 if base_only else 2)
@@ -189,7 +216,7 @@ def count_runs(samples: Sequence[Sample], base_only: bool = False) -> int:
 def _execute(dataset: EvalPlusDataset, expected: dict[str, dict[str, Any]], todo: list[tuple[str, str, str]],
              code_by_sha: dict[str, str], keys: dict[tuple[str, str, str], str], cfg: JudgeConfig,
              parallel: int | None, store: ResultCache, progress: Callable[[int], None] | None,
-             executor: Any) -> dict[str, Any]:
+             executor: Any, on_result: OnResult | None = None) -> dict[str, Any]:
     assets: dict[str, Any] = {}
     jobs: list[CallJob] = []
     import psutil
@@ -226,6 +253,8 @@ def _execute(dataset: EvalPlusDataset, expected: dict[str, dict[str, Any]], todo
             status, details = status_from_outcome(outcome, len(jobs[i].time_limits), quirk)
             k = keys[(task_id, seg, sha)]
             fresh[k] = pending[k] = {"status": status, "details": details}
+            if on_result is not None:
+                on_result(k, todo[i], fresh[k])
             if len(pending) >= 200:
                 store.put_many(pending)
                 pending.clear()

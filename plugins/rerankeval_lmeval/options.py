@@ -41,6 +41,8 @@ block at once.
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -49,7 +51,7 @@ from typing import Any
 
 from rerankeval.errors import InputError
 
-__all__ = ["ENV", "PROMPT_STYLES", "TaskOptions", "option"]
+__all__ = ["ENV", "KNOWN_KEYS", "PROMPT_STYLES", "TaskOptions", "check_keys", "option"]
 
 ENV = {"repeats": "RERANKEVAL_REPEATS", "tests": "RERANKEVAL_TESTS",
        "test_generator": "RERANKEVAL_TEST_GENERATOR", "n_tests": "RERANKEVAL_N_TESTS",
@@ -113,6 +115,7 @@ class TaskOptions:
             InputError: A value of the wrong type, or a tests artifact that does not exist.
         """
         metadata = metadata or {}
+        check_keys(metadata)
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {"dataset": dataset, "api_backend": bool(metadata.get("base_url"))}
         for f in fields(cls):
@@ -135,6 +138,12 @@ class TaskOptions:
                              "Pass repeats=N with N >= 1")
         if self.n_tests < 1:
             raise InputError(f"n_tests={self.n_tests}: need at least 1. Pass n_tests=K with K >= 1")
+        if self.test_time_limit is not None and not (math.isfinite(self.test_time_limit)
+                                                     and self.test_time_limit > 0):
+            raise InputError(f"test_time_limit={self.test_time_limit}: need a finite number of seconds > 0. "
+                             "Pass test_time_limit=S, e.g. 0.25")
+        if self.workers is not None and self.workers < 1:
+            raise InputError(f"workers={self.workers}: need at least 1 sandbox worker. Pass workers=K >= 1")
         if self.prompt_style not in PROMPT_STYLES:
             raise InputError(f"prompt_style={self.prompt_style!r}: use {' or '.join(PROMPT_STYLES)}")
         if self.test_style not in ("unittest", "assert"):
@@ -171,6 +180,31 @@ def _lookup(name: str, metadata: Mapping[str, Any], environ: Mapping[str, str],
     return defaults.get(name), f"task default {name}"
 
 
+#: Keys of the metadata dict that are this plugin's (lm-eval merges ``--model_args`` into the same
+#: dict, so other keys are the model's; see :func:`check_keys`).
+KNOWN_KEYS = (*ENV, "seed", "humaneval_path", "mbpp_path", "version")
+
+
+def check_keys(metadata: Mapping[str, Any]) -> None:
+    """Refuses a metadata key that is a near miss of one of this plugin's keys (``tets=...``).
+
+    lm-eval hands the task one dict that merges ``--metadata`` with ``--model_args``, so a key this
+    plugin does not know may be a model argument (``pretrained``, ``dtype``, ...) and cannot be refused
+    as such; a key within a typo of a known one (difflib ratio >= 0.75, which no lm-eval model
+    argument is) is a typo, and silently ignoring it would run without the option.
+
+    Raises:
+        InputError: Naming the key and the closest known key.
+    """
+    for key in metadata:
+        if not isinstance(key, str) or key in KNOWN_KEYS:
+            continue
+        close = difflib.get_close_matches(key.replace("-", "_"), KNOWN_KEYS, n=1, cutoff=0.75)
+        if close:
+            raise InputError(f"unknown --metadata key {key!r}. Did you mean {close[0]!r}? Known keys: "
+                             f"{', '.join(sorted(KNOWN_KEYS))}")
+
+
 _INT = {"repeats", "n_tests", "workers", "seed"}
 _FLOAT = {"test_time_limit"}
 
@@ -182,7 +216,12 @@ def _convert(name: str, raw: Any, source: str) -> Any:
                 raise ValueError(raw)
             return int(raw)
         if name in _FLOAT:
-            return float(raw)
+            if isinstance(raw, bool):
+                raise ValueError(raw)
+            value = float(raw)
+            if not math.isfinite(value):
+                raise ValueError(raw)
+            return value
         if name in ("seed_per_repeat", "prompt_style"):
             return str(raw).strip().lower()
         if name == "dedupe_tests":
@@ -192,6 +231,6 @@ def _convert(name: str, raw: Any, source: str) -> Any:
                 raise ValueError(raw)
             return str(raw).strip().lower() in ("true", "1")
     except (TypeError, ValueError):
-        kind = "an integer" if name in _INT else "a number" if name in _FLOAT else "true or false"
+        kind = "an integer" if name in _INT else "a finite number" if name in _FLOAT else "true or false"
         raise InputError(f"{source}={raw!r} is not {kind}. Pass {name}=<{kind.split()[-1]}>") from None
     return str(raw)

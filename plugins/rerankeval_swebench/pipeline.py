@@ -22,7 +22,7 @@ from rerankeval.core.rm_quality import QualityConfig
 from rerankeval.core.types import content_hash
 from rerankeval.errors import InputError
 from rerankeval.generation.scoring import Scorer, make_scorer, score_cached
-from rerankeval.runs import JsonlAppender, read_jsonl, write_json_atomic
+from rerankeval.runs import JsonlAppender, read_run_rows, write_json_atomic
 from rerankeval_swebench.data import (
     SweCandidate,
     SweInstance,
@@ -134,7 +134,7 @@ def _score(cfg: RerankConfig, scorer: Scorer, instances: Mapping[str, SweInstanc
            progress: Callable[[int], None] | None) -> dict[Key, tuple[float, float]]:
     path = cfg.out / "rm_scores.jsonl"
     done = {(r["problem_id"], int(r["index"])): (float(r["score"]), float(r["prob"]))
-            for r in read_jsonl(path, missing_ok=True) if r.get("scorer") == scorer.spec}
+            for r in read_run_rows(path) if r.get("scorer") == scorer.spec}
     todo = [c for cs in groups.values() for c in cs if (c.instance_id, c.index) not in done]
     if progress and len(done):
         progress(sum(len(cs) for cs in groups.values()) - len(todo))
@@ -150,7 +150,8 @@ def _score(cfg: RerankConfig, scorer: Scorer, instances: Mapping[str, SweInstanc
                 chunk = todo[start:start + CHUNK]
                 inputs = [score_input(instances[c.instance_id], c, template,
                                       labels.get((c.instance_id, c.index))) for c in chunk]
-                for c, r in zip(chunk, score_cached(scorer, inputs, template, cache, progress), strict=True):
+                for c, r in zip(chunk, _checked_scores(scorer, inputs, template, cache, progress, len(done)),
+                                strict=True):
                     done[(c.instance_id, c.index)] = (r.score, r.prob)
                     f.write({"problem_id": c.instance_id, "index": c.index, "scorer": scorer.spec,
                              **r.as_dict()})
@@ -158,6 +159,34 @@ def _score(cfg: RerankConfig, scorer: Scorer, instances: Mapping[str, SweInstanc
         if cache is not None:
             cache.close()
     return done
+
+
+def _checked_scores(scorer: Scorer, inputs: Sequence[Any], template: Any, cache: Any,
+                    progress: Callable[[int], None] | None, n_done: int) -> list[Any]:
+    """One scoring call; a backend that raises or returns malformed output is a harness fault, not a score.
+
+    Raises:
+        HarnessFaultError: Naming the scorer, the fault and the fix (the rows scored before are kept).
+    """
+    import math
+
+    from rerankeval.errors import HarnessFaultError, RerankEvalError
+
+    fix = (f"Fix the model backend, then re-run with --resume: the {n_done} candidates scored before are "
+           "kept")
+    try:
+        res = list(score_cached(scorer, inputs, template, cache, progress))
+    except RerankEvalError:
+        raise
+    except Exception as e:  # noqa: BLE001 - any failure of the backend is reported as such, never a score
+        raise HarnessFaultError(f"scorer {scorer.spec} failed: {type(e).__name__}: {e}. {fix}") from e
+    bad = len(res) != len(inputs) or any(
+        not isinstance(r.score, (int, float)) or not math.isfinite(r.score)
+        or not isinstance(r.prob, (int, float)) or not math.isfinite(r.prob) for r in res)
+    if bad:
+        raise HarnessFaultError(f"scorer {scorer.spec} returned malformed output ({len(res)} results for "
+                                f"{len(inputs)} inputs, or a score that is not a finite number). {fix}")
+    return res
 
 
 def _selections(out: Path, name: str, groups: Mapping[str, Sequence[SweCandidate]],
@@ -215,10 +244,24 @@ def run_rerank(cfg: RerankConfig, progress: Callable[[int], None] | None = None)
         RunExistsError: ``out`` holds a run and neither resume nor overwrite was asked.
         HarnessUnavailableError: ``harness`` was asked and no Docker daemon answers.
     """
-    from rerankeval.runs import open_run_dir
+    from rerankeval.runs import RunDir
 
+    inputs: dict[str, Path | None] = {"--instances": Path(cfg.instances)}
+    inputs.update({f"--candidates ({i + 1})": Path(c) for i, c in enumerate(cfg.candidates)})
+    inputs.update({f"--reports ({i + 1})": Path(r.rpartition("=")[2]) for i, r in enumerate(cfg.reports)})
+    with RunDir(cfg.out, resume=cfg.resume, overwrite=cfg.overwrite, inputs=inputs,
+                own=lambda _meta: SWEBENCH_FILES) as run:
+        return _run(cfg, run, progress)
+
+
+#: The files a SWE-bench run writes: ``--overwrite`` removes them, nothing else (``host/`` is the harness's).
+SWEBENCH_FILES = ("run.json", "candidates.jsonl", "gold.jsonl", "rm_scores.jsonl", "selections.jsonl",
+                  "predictions.jsonl", "metrics.json", "report/fig_rm_at_k.png", "report/fig_reliability.png")
+
+
+def _run(cfg: RerankConfig, run: Any, progress: Callable[[int], None] | None) -> dict[str, Any]:
     t0 = time.monotonic()
-    previous = open_run_dir(cfg.out, resume=cfg.resume, overwrite=cfg.overwrite) or {}
+    previous = run.previous or {}
     instances, groups, labels = _load(cfg)
     scorer = make_scorer(cfg.rm, **cfg.scorer_options)
     name = cfg.name or scorer_name(cfg.rm)
@@ -229,7 +272,7 @@ def run_rerank(cfg: RerankConfig, progress: Callable[[int], None] | None = None)
             "test_generator": name, "config": {**asdict(cfg), "quality": asdict(cfg.quality)},
             "scorer": {"spec": scorer.spec, "kind": scorer.kind, "fingerprint": scorer.fingerprint},
             "template": TEMPLATES[cfg.template].name, "model_name": model, "versions": _versions()}
-    write_json_atomic(cfg.out / "run.json", meta)
+    run.write_meta(meta)
     _write_inputs(cfg.out, groups, labels)
     scores = _score(cfg, scorer, instances, groups, labels, progress)
     rankings = rank_instances(groups, scores)
@@ -238,7 +281,7 @@ def run_rerank(cfg: RerankConfig, progress: Callable[[int], None] | None = None)
     metrics = all_metrics(groups, scores, labels, len(instances), cfg.quality)
     metrics.update({"scorer": scorer.spec, "model_name": model, "predictions": str(preds),
                     "n_candidates": sum(len(cs) for cs in groups.values()),
-                    "n_truncated": sum(1 for r in read_jsonl(cfg.out / "rm_scores.jsonl")
+                    "n_truncated": sum(1 for r in read_run_rows(cfg.out / "rm_scores.jsonl")
                                        if r.get("scorer") == scorer.spec and r.get("truncated"))})
     if metrics["n_truncated"]:
         log.warning("%d of %d prompts were cut to fit the model's context (%s)", metrics["n_truncated"],
@@ -252,9 +295,8 @@ def run_rerank(cfg: RerankConfig, progress: Callable[[int], None] | None = None)
         write_figures(cfg.out, metrics, name)
     # a resumed run adds to the time its earlier invocations recorded (an interrupted one records none)
     spent = float(previous.get("duration_s") or 0.0) + time.monotonic() - t0
-    meta.update({"status": "finished", "duration_s": round(spent, 1),
-                 "invocations": int(previous.get("invocations", 0)) + 1})
-    write_json_atomic(cfg.out / "run.json", meta)
+    meta.update({"duration_s": round(spent, 1), "invocations": int(previous.get("invocations", 0)) + 1})
+    run.finish(meta)
     return metrics
 
 
@@ -267,7 +309,7 @@ def _harness_summary(report: Path, n_benchmark: int) -> dict[str, Any]:
 def _saved_candidates(run_dir: Path) -> dict[str, list[SweCandidate]]:
     cands = [SweCandidate(str(r["problem_id"]), int(r["index"]), str(r.get("run", "")),
                           str(r.get("model_name_or_path", "")), "", str(r.get("source", "")))
-             for r in read_jsonl(run_dir / "candidates.jsonl")]
+             for r in read_run_rows(run_dir / "candidates.jsonl")]
     return group_by_instance(sorted(cands, key=lambda c: c.index))
 
 
@@ -288,7 +330,7 @@ def recompute_metrics(run_dir: Path, reports: Sequence[str] = (), quality: Quali
         InputError: Not a finished run directory, or reports that match no candidate model.
     """
     run_dir = Path(run_dir)
-    meta_rows = list(read_jsonl(run_dir / "rm_scores.jsonl"))
+    meta_rows = list(read_run_rows(run_dir / "rm_scores.jsonl"))
     if not (run_dir / "run.json").is_file() or not meta_rows:
         raise InputError.at(run_dir, None, "no run.json or rm_scores.jsonl",
                             "Give a `swebench rerank` run directory")
@@ -309,7 +351,7 @@ def recompute_metrics(run_dir: Path, reports: Sequence[str] = (), quality: Quali
         _write_inputs(run_dir, groups, labels)
     else:
         labels = {(r["problem_id"], int(r["index"])): bool(r["passed"])
-                  for r in read_jsonl(run_dir / "gold.jsonl", missing_ok=True)}
+                  for r in read_run_rows(run_dir / "gold.jsonl", missing_ok=True)}
     old: dict[str, Any] = {}
     if (run_dir / "metrics.json").is_file():
         old = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))

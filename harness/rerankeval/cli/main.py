@@ -6,16 +6,27 @@ Exit codes: 0 success, 1 a runtime or input error (one line, no traceback), 2 a 
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import sqlite3
 import sys
+from pathlib import Path
 
 import click
 
 from rerankeval import __version__
 from rerankeval.errors import RerankEvalError
+from rerankeval.runs import write_error
 
 log = logging.getLogger("rerankeval")
+#: Failed writes the CLI reports as one line (the run files' write layer already does; this catches the rest).
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+def cache_dir() -> str:
+    """The result cache's folder, as the cache resolves it (for messages)."""
+    return os.environ.get("RERANKEVAL_CACHE_DIR") or os.path.expanduser("~/.cache/rerankeval")
 
 
 def setup_logging() -> None:
@@ -39,6 +50,18 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except RerankEvalError as e:
             click.echo(f"error: {e}", err=True)
+            ctx.exit(1)
+        except OSError as e:
+            if e.errno not in _WRITE_ERRNOS:
+                raise
+            click.echo(f"error: {write_error(Path(e.filename or '.'), e)}", err=True)
+            ctx.exit(1)
+        except sqlite3.OperationalError as e:
+            if "disk" not in str(e) and "readonly" not in str(e):
+                raise
+            click.echo(f"error: the result cache cannot be written ({e}). Free space under {cache_dir()} (or "
+                       "set RERANKEVAL_CACHE_DIR elsewhere, or pass --no-cache), then re-run with --resume",
+                       err=True)
             ctx.exit(1)
         except KeyboardInterrupt:
             click.echo("interrupted: finished results are saved; re-run with --resume to continue", err=True)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from rerankeval.cli._params import Finite
 from rerankeval.errors import InputError
 
 
@@ -101,7 +102,7 @@ def _labels(pairs: tuple[str, ...], runs: tuple[Path, ...], flag: str) -> dict[P
 )
 @click.option(
     "--adaptive-slack",
-    type=click.FloatRange(0.0),
+    type=Finite(0.0),
     default=0.5,
     show_default=True,
     help="Adaptive stops a problem when its leaders' lead exceeds slack x its remaining tests.",
@@ -137,7 +138,7 @@ def _labels(pairs: tuple[str, ...], runs: tuple[Path, ...], flag: str) -> dict[P
 )
 @click.option(
     "--target-fraction",
-    type=click.FloatRange(0.0, 1.0),
+    type=Finite(0.0, 1.0),
     default=0.3,
     show_default=True,
     help="Budget target: share of uniform's largest-budget executions.",

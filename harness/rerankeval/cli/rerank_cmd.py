@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import click
 
+from rerankeval.cli._params import Finite
 from rerankeval.errors import InputError
 
 _VIEWS = {
@@ -18,12 +20,20 @@ _VIEWS = {
 }
 
 
-def _value(raw: str) -> Any:
-    """A plugin argument: JSON when it parses (numbers, true/false, null, lists), else the string."""
+def _value(raw: str, where: str = "-R") -> Any:
+    """A plugin argument: JSON when it parses (numbers, true/false, null, lists), else the string.
+
+    Raises:
+        click.BadParameter: ``NaN`` or ``Infinity`` (JSON's non-finite numbers), anywhere in the value.
+    """
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
     except json.JSONDecodeError:
         return raw
+    for x in value if isinstance(value, list) else (value,):
+        if isinstance(x, float) and not math.isfinite(x):
+            raise click.BadParameter(f"{raw!r} is not a finite number", param_hint=where)
+    return value
 
 
 def _pairs(text: str, where: str) -> dict[str, Any]:
@@ -32,7 +42,7 @@ def _pairs(text: str, where: str) -> dict[str, Any]:
         key, eq, val = part.partition("=")
         if not eq or not key:
             raise click.BadParameter(f"expected key=value, got {part!r}", param_hint=where)
-        out[key.strip().replace("-", "_")] = _value(val.strip())
+        out[key.strip().replace("-", "_")] = _value(val.strip(), where)
     return out
 
 
@@ -249,7 +259,7 @@ class EvalPlusBenchmark:
 )
 @click.option(
     "--budget",
-    type=click.FloatRange(min=0, min_open=True),
+    type=Finite(min=0, min_open=True),
     default=None,
     help="Execute only B tests per problem on average, spread by --allocation (default: every test).",
 )
@@ -292,7 +302,7 @@ class EvalPlusBenchmark:
 )
 @click.option(
     "--time-limit",
-    type=click.FloatRange(min=0.001),
+    type=Finite(min=0.001),
     default=None,
     help="Per-test time limit of the pass matrix in seconds (default 0.25; CodeT used 0.1).",
 )

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from rerankeval.cli._params import Finite
+
 
 @click.group()
 def samples() -> None:
@@ -34,8 +36,8 @@ def import_(fmt: str, path: Path, prompts: Path | None, out: Path) -> None:
               help="Policy model: vllm:<model>, hf:<model>, openai:<base_url>#<model>, or smollm2; <model> may "
               "be an embedded model (rerankeval models list).")
 @click.option("-n", "n", type=click.IntRange(min=1), default=8, show_default=True, help="Samples per problem.")
-@click.option("--temperature", type=click.FloatRange(min=0), default=0.8, show_default=True)
-@click.option("--top-p", type=click.FloatRange(min=0, max=1, min_open=True), default=0.95, show_default=True)
+@click.option("--temperature", type=Finite(min=0), default=0.8, show_default=True)
+@click.option("--top-p", type=Finite(min=0, max=1, min_open=True), default=0.95, show_default=True)
 @click.option("--max-tokens", type=click.IntRange(min=1), default=512, show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first K problems.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Base seed (sample j of problem g: seed + g*n + j).")

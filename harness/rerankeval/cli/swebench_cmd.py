@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from rerankeval.cli._params import Finite
 from rerankeval.core.rm_quality import QualityConfig
 from rerankeval.errors import InputError
 
@@ -48,13 +49,13 @@ def _quality(ks: str, threshold: float, bins: int, strategy: str, n_boot: int, s
 def _quality_options(f: Any) -> Any:
     for opt in reversed([
         click.option("--ks", default="1,2,4,8", show_default=True, help="k values of the RM@k curve."),
-        click.option("--threshold", type=float, default=0.5, show_default=True,
+        click.option("--threshold", type=Finite(min=0, max=1), default=0.5, show_default=True,
                      help="Decision threshold on the probability for accuracy."),
-        click.option("--bins", type=int, default=10, show_default=True,
+        click.option("--bins", type=click.IntRange(min=1), default=10, show_default=True,
                      help="Bins of ECE and the reliability diagram."),
         click.option("--bin-strategy", type=click.Choice(["uniform", "quantile"]), default="uniform",
                      show_default=True, help="Equal-width or equal-mass bins."),
-        click.option("--n-boot", type=int, default=1000, show_default=True,
+        click.option("--n-boot", type=click.IntRange(min=0), default=1000, show_default=True,
                      help="Bootstrap resamples of the instances (0: no intervals)."),
         click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed."),
     ]):
@@ -115,7 +116,8 @@ def swebench() -> None:
 @click.option("-R", "rm_args", multiple=True,
               help="Scorer option key=value: batch_size, max_length, yes, no, chat_template.")
 @_quality_options
-@click.option("--limit", type=int, default=None, help="Only the first N instances (smoke runs).")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Only the first N instances (smoke runs).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the score cache.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out (scores only what is missing).")
 @click.option("--overwrite", is_flag=True, help="Replace the run in --out.")
@@ -124,7 +126,8 @@ def swebench() -> None:
 @click.option("--harness-dataset", default="SWE-bench/SWE-bench_Lite", show_default=True,
               help="Dataset the harness loads (name or local file).")
 @click.option("--run-id", default=None, help="Harness run id (default: the run directory's name).")
-@click.option("--max-workers", type=int, default=4, show_default=True, help="Harness containers in parallel.")
+@click.option("--max-workers", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Harness containers in parallel.")
 @click.option("--no-figures", is_flag=True, help="Skip the reliability diagram and RM@k figure.")
 def rerank(instances: Path, candidates: tuple[Path, ...], rm: str, out: Path, template: str,
            reports: tuple[str, ...], model_name: str | None, name: str | None, rm_args: tuple[str, ...],

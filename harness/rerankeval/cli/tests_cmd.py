@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from rerankeval.cli._params import Finite
 from rerankeval.core.types import Problem
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,8 @@ def tests() -> None:
               help="unittest: CodeRM-8B prompt, one TestCase class per test; assert: CodeT prompt.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first K problems.")
 @click.option("--task-id", "task_ids", multiple=True, help="Only these problems (repeatable).")
-@click.option("--temperature", type=click.FloatRange(min=0), default=None, help="Default 0.8.")
-@click.option("--top-p", type=click.FloatRange(min=0, max=1, min_open=True), default=None,
+@click.option("--temperature", type=Finite(min=0), default=None, help="Default 0.8.")
+@click.option("--top-p", type=Finite(min=0, max=1, min_open=True), default=None,
               help="Default 0.95.")
 @click.option("--max-tokens", type=click.IntRange(min=1), default=None,
               help="Default 2048 (unittest) or 300 (assert).")

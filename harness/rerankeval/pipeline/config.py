@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -83,9 +84,13 @@ class RerankConfig:
     probe: Path | None = None
 
     def __post_init__(self) -> None:
+        from rerankeval.errors import InputError
+
+        t = self.time_limit_s
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not (math.isfinite(t) and t > 0):
+            raise InputError(f"time limit (--time-limit) must be a finite number of seconds > 0, got {t!r}")
         if self.budget is None:
             return
-        from rerankeval.errors import InputError
         from rerankeval.scaling import check_options
 
         if not isinstance(self.budget, (int, float)) or not 0 <= self.budget < float("inf"):

@@ -14,16 +14,19 @@ fraction passed), with the same RM@k, ROC-AUC, accuracy and ECE numbers as the S
 from __future__ import annotations
 
 import logging
+import math
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from rerankeval.core.rerank import PassMatrix, Reranker, RerankItem
 from rerankeval.core.rm_metrics import UNIT_TEST_REWARD, ScoredProblem, unit_test_reward
 from rerankeval.core.rm_quality import QualityConfig, ks_up_to, rm_quality
 from rerankeval.core.types import Candidate
+from rerankeval.errors import HarnessFaultError, InputError, RerankEvalError
 from rerankeval.pipeline.config import RerankerChoice
-from rerankeval.runs import JsonlAppender
+from rerankeval.runs import JsonlAppender, check_run_row, iter_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -44,46 +47,171 @@ def scoring_rerankers(
     ]
 
 
+#: Candidates scored per call of a reward model; their rows are on disk before the next call.
+CHUNK = 256
+
+
 def score_run(
     out: Any,
     items: Sequence[RerankItem],
     scoring: Sequence[tuple[RerankerChoice, Any]],
+    *,
+    resume: bool = False,
+    chunk: int | None = None,
 ) -> Scores:
     """Scores every candidate with every reward-model reranker and writes ``rm_scores.jsonl``.
+
+    Scores are written (and fsynced) after every ``chunk`` candidates; with ``resume`` the rows
+    already in the file are kept and only the missing candidates are scored, so a killed or failed
+    run loses at most one chunk and never writes a row twice.
 
     Args:
         out: The run directory.
         items: One item per problem (prompt and candidates).
         scoring: The ``(choice, reranker)`` pairs of :func:`scoring_rerankers`.
+        resume: Keep the rows already in ``rm_scores.jsonl``.
+        chunk: Candidates per model call (default :data:`CHUNK`).
 
     Returns:
         label -> problem_id -> ``(score, prob)`` per candidate.
+
+    Raises:
+        HarnessFaultError: The reward model raised or returned malformed scores (no row is written
+            for them; the rows before stay, so ``--resume`` continues after the fix).
+        InputError: A malformed row in ``rm_scores.jsonl`` (on resume).
     """
     from tqdm.auto import tqdm
 
     path = out / "rm_scores.jsonl"
-    path.unlink(missing_ok=True)
+    done = _finished_scores(path, items) if resume else {}
+    if not resume:
+        path.unlink(missing_ok=True)
     result: Scores = {}
     total = sum(len(it.candidates) for it in items)
     with JsonlAppender(path, sync_every=10_000) as app:
         for choice, reranker in scoring:
+            have = done.get(choice.label, {})
+            todo = [it for it in items if any((it.problem_id, c.index) not in have for c in it.candidates)]
+            n_todo = sum(len(it.candidates) for it in todo)
+            if resume:
+                log.info("%s: %d of %d candidates already scored", choice.label, total - n_todo, total)
             with tqdm(
-                total=total, unit="cand", desc=f"scores {choice.label}", disable=None, file=sys.stderr
+                total=total,
+                initial=total - n_todo,
+                unit="cand",
+                desc=f"scores {choice.label}",
+                disable=None,
+                file=sys.stderr,
             ) as bar:
-                per_item = reranker.score_items(items, progress=bar.update)
-            cut = 0
+                for batch in _chunks(todo, chunk or CHUNK):
+                    for it, res in zip(batch, _score_batch(choice, reranker, batch, bar.update), strict=True):
+                        for c, r in zip(it.candidates, res, strict=True):
+                            if (it.problem_id, c.index) not in have:
+                                have[(it.problem_id, c.index)] = r.as_dict()
+                                app.write(
+                                    {
+                                        "problem_id": it.problem_id,
+                                        "index": c.index,
+                                        "scorer": choice.label,
+                                        **r.as_dict(),
+                                    }
+                                )
+                    app.flush()
             table = result.setdefault(choice.label, {})
-            for it, res in zip(items, per_item, strict=True):
-                table[it.problem_id] = tuple((r.score, r.prob) for r in res)
-                for c, r in zip(it.candidates, res, strict=True):
-                    cut += bool(r.truncated)
-                    app.write(
-                        {"problem_id": it.problem_id, "index": c.index, "scorer": choice.label, **r.as_dict()}
-                    )
+            cut = 0
+            for it in items:
+                rows = [have[(it.problem_id, c.index)] for c in it.candidates]
+                cut += sum(bool(r.get("truncated")) for r in rows)
+                table[it.problem_id] = tuple(
+                    (float(r["score"]), float(r["score"] if r.get("prob") is None else r["prob"]))
+                    for r in rows
+                )
             log.info(
                 "%s: %d candidates scored, %d prompts cut to the model's context", choice.label, total, cut
             )
     return result
+
+
+def _chunks(items: Sequence[RerankItem], size: int) -> list[list[RerankItem]]:
+    out: list[list[RerankItem]] = [[]]
+    n = 0
+    for it in items:
+        if out[-1] and n + len(it.candidates) > size:
+            out.append([])
+            n = 0
+        out[-1].append(it)
+        n += len(it.candidates)
+    return [b for b in out if b]
+
+
+def _score_batch(
+    choice: RerankerChoice, reranker: Any, batch: Sequence[RerankItem], progress: Any
+) -> list[list[Any]]:
+    """One model call, checked: a backend that raises or returns malformed output is a harness fault."""
+    where = f"{batch[0].problem_id}" + (f" .. {batch[-1].problem_id}" if len(batch) > 1 else "")
+    fix = (
+        "Fix the model backend (or its spec), then re-run the same command with --resume: the candidates "
+        "scored before are kept"
+    )
+    try:
+        res = reranker.score_items(batch, progress=progress)
+    except RerankEvalError:
+        raise
+    except Exception as e:  # noqa: BLE001 - any failure of the backend is reported as such, never a score
+        raise HarnessFaultError(
+            f"reward model {choice.label!r} failed on {where}: {type(e).__name__}: {e}. {fix}"
+        ) from e
+    bad = _malformed(batch, res)
+    if bad:
+        raise HarnessFaultError(
+            f"reward model {choice.label!r} returned malformed output on {where}: {bad}. {fix}"
+        )
+    return list(res)
+
+
+def _malformed(batch: Sequence[RerankItem], res: Any) -> str | None:
+    if not isinstance(res, (list, tuple)) or len(res) != len(batch):
+        return f"expected {len(batch)} result lists, got {type(res).__name__}"
+    for it, rs in zip(batch, res, strict=True):
+        if not isinstance(rs, (list, tuple)) or len(rs) != len(it.candidates):
+            return f"{it.problem_id}: expected {len(it.candidates)} scores, got {rs!r:.80}"
+        for c, r in zip(it.candidates, rs, strict=True):
+            score, prob = getattr(r, "score", None), getattr(r, "prob", None)
+            if not _finite(score) or not (prob is None or _finite(prob)):
+                return f"{it.problem_id} #{c.index}: score {score!r}, prob {prob!r} (finite numbers expected)"
+    return None
+
+
+def _finite(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _finished_scores(
+    path: Path, items: Sequence[RerankItem]
+) -> dict[str, dict[tuple[str, int], dict[str, Any]]]:
+    """label -> (problem_id, index) -> row, from a previous invocation's rm_scores.jsonl."""
+    known = {(it.problem_id, c.index) for it in items for c in it.candidates}
+    done: dict[str, dict[tuple[str, int], dict[str, Any]]] = {}
+    for no, row in iter_jsonl(path, missing_ok=True):
+        check_run_row(path, no, row)
+        key = (row["problem_id"], row["index"])
+        if key not in known:
+            raise InputError.at(
+                path,
+                no,
+                f"score of {key[0]} #{key[1]}, which is not a candidate of this run",
+                "Delete that line and re-run with --resume",
+            )
+        mine = done.setdefault(row["scorer"], {})
+        if key in mine:
+            raise InputError.at(
+                path,
+                no,
+                f"second score of {key[0]} #{key[1]} by {row['scorer']}",
+                "Delete the duplicate line",
+            )
+        mine[key] = row
+    return done
 
 
 def reward_quality(

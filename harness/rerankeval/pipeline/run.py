@@ -13,7 +13,7 @@ import platform
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from importlib.metadata import PackageNotFoundError, version
@@ -32,7 +32,15 @@ from rerankeval.pipeline.inputs import Benchmark, GoldRow, TestCase, file_sha256
 from rerankeval.pipeline.outputs import write_candidates, write_selections, write_tests
 from rerankeval.pipeline.rm_scoring import Scores, reward_quality, score_run, scoring_rerankers
 from rerankeval.rerankers.registry import load_reranker, reranker_spec
-from rerankeval.runs import RUN_JSON, JsonlAppender, open_run_dir, read_jsonl, write_json_atomic
+from rerankeval.runs import (
+    RERANK_FILES,
+    JsonlAppender,
+    RunDir,
+    check_run_row,
+    iter_jsonl,
+    read_run_rows,
+    write_json_atomic,
+)
 from rerankeval.unittests.matrix import MatrixOptions, MatrixTask, build_matrices
 
 log = logging.getLogger(__name__)
@@ -117,7 +125,7 @@ def _gold(
                 r.get("base_fail_at"),
                 r.get("plus_fail_at"),
             )
-            for r in read_jsonl(path)
+            for r in read_run_rows(path)
         }
         if all((c.problem_id, c.index) in rows for c in candidates):
             log.info("ground truth: %d rows from %s", len(rows), path)
@@ -151,17 +159,31 @@ def _gold(
 def _read_rows(
     path: Path, n_tests: dict[str, int], shas: dict[tuple[str, int], str]
 ) -> dict[tuple[str, int], str]:
+    """Finished pass-matrix rows; a row that cannot belong to this run is an error naming its line."""
     done: dict[tuple[str, int], str] = {}
-    for r in read_jsonl(path, missing_ok=True):
-        key = (r.get("problem_id"), r.get("index"))
-        cells = r.get("tests")
-        if (
-            key in shas
-            and shas[key] == r.get("sha")
-            and isinstance(cells, str)
-            and len(cells) == n_tests[key[0]]
-        ):
-            done[key] = cells
+    fix = "Delete that line and re-run with --resume (it is recomputed)"
+    for no, r in iter_jsonl(path, missing_ok=True):
+        check_run_row(path, no, r)
+        key = (r["problem_id"], r["index"])
+        if key not in shas:
+            raise InputError.at(
+                path, no, f"row of {key[0]} #{key[1]}, which is not a candidate of this run", fix
+            )
+        if "sha" in r and r["sha"] != shas[key]:
+            raise InputError.at(
+                path, no, f"row of {key[0]} #{key[1]} is for another program (sha differs)", fix
+            )
+        if len(r["tests"]) != n_tests[key[0]]:
+            raise InputError.at(
+                path,
+                no,
+                f"row of {key[0]} #{key[1]} has {len(r['tests'])} cells, the problem has "
+                f"{n_tests[key[0]]} tests",
+                fix,
+            )
+        if key in done:
+            raise InputError.at(path, no, f"second row of {key[0]} #{key[1]}", "Delete the duplicate line")
+        done[key] = r["tests"]
     return done
 
 
@@ -313,9 +335,49 @@ def run_rerank(
             dataset=bench.views.get("plus", bench.name),
         )
     groups = _group(candidates, bench)
-    prev = open_run_dir(cfg.out, resume=resume, overwrite=overwrite)
-    if prev is not None:
-        _check_resume(prev, cfg, fingerprint)
+    labels_now = [c.file_stem for c in cfg.rerankers]
+
+    def own(meta: Mapping[str, Any]) -> list[str]:
+        stems = {
+            *labels_now,
+            *(_stem(r.get("label")) for r in meta.get("rerankers") or () if isinstance(r, dict)),
+        }
+        return [*RERANK_FILES, *(f"selected/{s}.jsonl" for s in sorted(stems) if s)]
+
+    inputs = {
+        "--samples": cfg.samples,
+        "--tests": cfg.tests,
+        "--dataset-path": cfg.dataset_path,
+        "--difficulty": cfg.difficulty,
+        "--probe": cfg.probe,
+    }
+    with RunDir(cfg.out, resume=resume, overwrite=overwrite, inputs=inputs, own=own) as run:
+        if run.previous is not None:
+            _check_resume(run.previous, cfg, fingerprint)
+        return _run(
+            cfg, bench, candidates, groups, tests, rerankers, specs, fingerprint, run, resume, executor
+        )
+
+
+def _stem(label: object) -> str:
+    from rerankeval.pipeline.config import RerankerChoice
+
+    return RerankerChoice(str(label), "", {}).file_stem if isinstance(label, str) else ""
+
+
+def _run(
+    cfg: RerankConfig,
+    bench: Benchmark,
+    candidates: Sequence[Candidate],
+    groups: dict[str, tuple[Candidate, ...]],
+    tests: dict[str, list[TestCase]],
+    rerankers: list[Reranker],
+    specs: list[dict[str, Any]],
+    fingerprint: dict[str, Any],
+    run: RunDir,
+    resume: bool,
+    executor: Any,
+) -> RunResult:
     no_tests = sorted(set(groups) - set(tests)) if cfg.tests is not None else []
     if no_tests:
         log.warning(
@@ -338,7 +400,7 @@ def run_rerank(
             "n_problems": len(groups),
         },
     }
-    write_json_atomic(cfg.out / RUN_JSON, meta)
+    run.write_meta(meta)
     write_candidates(cfg.out, groups)
     if cfg.budget is None:  # a budgeted run writes the tests it spends, once they are known
         write_tests(cfg.out, groups, tests)
@@ -353,13 +415,12 @@ def run_rerank(
 
         matrices, canonical, spent = budgeted_matrices(cfg, bench, groups, tests, executor, rerankers)
     scoring = scoring_rerankers(cfg.rerankers, rerankers)
-    scores = score_run(cfg.out, _items(bench, groups, {}), scoring) if scoring else {}
+    scores = score_run(cfg.out, _items(bench, groups, {}), scoring, resume=resume) if scoring else {}
     metrics = _evaluate(cfg, bench, groups, matrices, canonical, gold, rerankers, scores)
     if spent is not None:
         metrics["budget"] = spent
     write_json_atomic(cfg.out / "metrics.json", metrics)
-    meta.update(status="finished", finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-    write_json_atomic(cfg.out / RUN_JSON, meta)
+    run.finish(meta)
     return RunResult(cfg.out, metrics)
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from rerankeval.core.rerank import PassMatrix
 from rerankeval.core.types import Candidate
 from rerankeval.errors import InputError
-from rerankeval.runs import RUN_JSON, read_jsonl
+from rerankeval.runs import RUN_JSON, read_run_rows
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -167,7 +167,7 @@ class RunFrames:
 def _frame(path: Path, columns: Sequence[str], required: bool) -> pd.DataFrame:
     import pandas as pd
 
-    rows = list(read_jsonl(path, missing_ok=not required))
+    rows = list(read_run_rows(path, missing_ok=not required))
     if not rows:
         return pd.DataFrame(columns=list(columns))
     df = pd.DataFrame(rows)
@@ -187,7 +187,7 @@ def _matrices(path: Path, tests: pd.DataFrame) -> tuple[dict[str, PassMatrix], d
     for pid, tid in zip(tests.get("problem_id", []), tests.get("test_id", []), strict=True):
         ids.setdefault(str(pid), []).append(str(tid))
     rows: dict[str, list[tuple[int, str]]] = {}
-    for no, row in enumerate(read_jsonl(path / "matrix.jsonl", missing_ok=True), 1):
+    for no, row in enumerate(read_run_rows(path / "matrix.jsonl", missing_ok=True), 1):
         try:
             rows.setdefault(str(row["problem_id"]), []).append((int(row["index"]), str(row["tests"])))
         except (KeyError, TypeError, ValueError):
