@@ -1,0 +1,193 @@
+"""The sandbox's view and channels: what a program can reach, and what the supervisor accepts from it.
+
+* An editable install of a checkout under ``/tmp``, run from another folder (the case where the
+  sandbox once hid the checker's package and every sample was judged ``fail``): right verdicts.
+* A supervisor that cannot import its checker stops the run before any job, naming the module.
+* The home directory's caches (EvalPlus's ground truth lives there) and data sets are not visible.
+* System V IPC objects left by one job are invisible to the next.
+* A returned value built to exhaust the supervisor (a 3 GB ``bytearray`` from a few bytes, a
+  ``Fraction`` with a huge exponent) is refused quickly, as the program's failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rerankeval.errors import SandboxUnavailableError
+from rerankeval.sandbox import CallJob, CheckerRef, LocalExecutor, TestsJob
+
+ROOT = Path(__file__).resolve().parents[2]
+CHECKER = """
+def make(asset):
+    expected = asset["expected"]
+    return lambda i, out: out == expected[i]
+"""
+SCRIPT = """
+import json, sys
+from rerankeval.sandbox import CallJob, CheckerRef, LocalExecutor
+assets = {"in": [[1], [2]], "chk": {"expected": [2, 3]}}
+out = {}
+with LocalExecutor(1, preload=("tmpcheck.checks",)) as ex:
+    for name, body in (("right", "x + 1"), ("wrong", "x")):
+        job = CallJob(code="def f(x):\\n    return " + body + "\\n", entry_point="f", inputs_key="in",
+                      time_limits=(2.0, 2.0), overall_timeout_s=6.0,
+                      checker=CheckerRef("tmpcheck.checks:make", "chk"))
+        [(_, o)] = list(ex.run([job], assets))
+        out[name] = [u.status for u in o.units]
+    import rerankeval, tmpcheck
+    out["from"] = [rerankeval.__file__, tmpcheck.__file__]
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[LocalExecutor]:
+    with LocalExecutor(1, preload=("sandbox_checkers",)) as ex:
+        if not ex.guarantees().get("read_only_filesystem"):
+            pytest.skip("no mount view on this machine: the sandbox shows the whole file system")
+        yield ex
+
+
+def _editable_install(base: Path) -> Path:
+    """A checkout under /tmp installed the way ``pip install -e`` does (setuptools' finder), in a venv."""
+    from setuptools.command.editable_wheel import _finder_template
+
+    checkout = base / "checkout"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(ROOT / "harness" / "rerankeval", checkout / "harness" / "rerankeval", ignore=ignore)
+    (checkout / "plugins" / "tmpcheck").mkdir(parents=True)
+    (checkout / "plugins" / "tmpcheck" / "__init__.py").write_text("")
+    (checkout / "plugins" / "tmpcheck" / "checks.py").write_text(CHECKER)
+    venv = base / "venv"
+    subprocess.run([sys._base_executable, "-m", "venv", "--without-pip", str(venv)], check=True)  # type: ignore[attr-defined]
+    site = Path(
+        subprocess.run(
+            [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    # this environment's libraries (numpy, ...), as a dependency install would provide them
+    (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    name = "__editable___tmpcheck_0_1_finder"
+    mapping = {
+        "rerankeval": str(checkout / "harness" / "rerankeval"),
+        "tmpcheck": str(checkout / "plugins" / "tmpcheck"),
+    }
+    (site / f"{name}.py").write_text(_finder_template(name, mapping, {}))
+    (site / "__editable__.tmpcheck-0.1.pth").write_text(f"import {name}; {name}.install()\n")
+    return venv / "bin" / "python"
+
+
+def test_editable_install_under_tmp_run_from_another_folder_gets_right_verdicts(
+    sandbox: LocalExecutor,
+) -> None:
+    base = Path(tempfile.mkdtemp(prefix="rerankeval-editable-", dir="/tmp"))
+    elsewhere = Path(tempfile.mkdtemp(prefix="rerankeval-cwd-"))
+    try:
+        python = _editable_install(base)
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        res = subprocess.run(
+            [str(python), "-c", SCRIPT], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert res.returncode == 0, res.stderr
+        out = json.loads(res.stdout.strip().splitlines()[-1])
+        assert all(str(base) in f for f in out["from"]), out  # the checkout under /tmp, not this one
+        assert out["right"] == ["pass", "pass"] and out["wrong"] == ["fail"], out
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+        shutil.rmtree(elsewhere, ignore_errors=True)
+
+
+def test_a_checker_the_sandbox_cannot_import_stops_before_any_job() -> None:
+    job = CallJob(
+        code="def f(x):\n    return x\n",
+        entry_point="f",
+        inputs_key="in",
+        time_limits=(1.0,),
+        overall_timeout_s=3.0,
+        checker=CheckerRef("no_such_checker_mod:make", "chk"),
+    )
+    with (
+        LocalExecutor(1, preload=("no_such_checker_mod",)) as ex,
+        pytest.raises(SandboxUnavailableError) as err,
+    ):
+        list(ex.run([job], {"in": [[1]], "chk": {}}))
+    msg = str(err.value)
+    assert "no_such_checker_mod" in msg and "Fix:" in msg, msg
+
+
+def test_home_caches_and_data_sets_are_not_visible(sandbox: LocalExecutor) -> None:
+    cache = Path.home() / ".cache" / "evalplus"
+    cache.mkdir(parents=True, exist_ok=True)
+    secret = Path(tempfile.mkstemp(prefix="gt-", suffix=".pkl", dir=cache)[1])
+    data = ROOT.parent / "shared" / "data"
+    try:
+        secret.write_text("expected outputs")
+        probe = (
+            "import os\n"
+            f"for p in ({str(secret)!r}, {str(cache)!r}, {str(Path.home())!r} + '/.bashrc', {str(data)!r}):\n"
+            "    assert not os.path.exists(p), p\n"
+        )
+        [(_, out)] = list(sandbox.run([TestsJob(code="x = 1\n", tests=(probe,), time_limit_s=2.0)], {}))
+        assert [u.status for u in out.units] == ["pass"], out.units
+    finally:
+        secret.unlink()
+
+
+IPC = """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+KEY = 0x5265AB01
+"""
+
+
+def test_a_job_does_not_see_ipc_objects_another_job_left(sandbox: LocalExecutor) -> None:
+    if not sandbox.guarantees().get("ipc_isolated"):
+        pytest.skip("no IPC namespace here")
+    leave = TestsJob(code=IPC, tests=("assert libc.shmget(KEY, 4096, 0o1600) >= 0",), time_limit_s=2.0)
+    look = TestsJob(code=IPC, tests=("assert libc.shmget(KEY, 0, 0) == -1, 'saw it'",), time_limit_s=2.0)
+    results = [out for job in (leave, look) for _, out in sandbox.run([job], {})]
+    assert [u.status for out in results for u in out.units] == ["pass", "pass"], results
+
+
+BOMBS = {
+    "bytearray_3gb": "class B:\n    def __reduce__(self):\n        return (bytearray, (3 * 10**9,))\n",
+    "list_of_range": "class B:\n    def __reduce__(self):\n        return (list, (range(10**10),))\n",
+    "huge_exponent": "import fractions\nclass B:\n"
+    "    def __reduce__(self):\n        return (fractions.Fraction, ('1e999999999',))\n",
+    "ndarray_shape": "import numpy\nclass B:\n"
+    "    def __reduce__(self):\n        return (numpy.ndarray, ((10**6, 10**6),))\n",
+}
+
+
+@pytest.mark.parametrize("name", list(BOMBS))
+def test_values_built_to_exhaust_the_supervisor_are_refused_quickly(
+    name: str, sandbox: LocalExecutor
+) -> None:
+    code = BOMBS[name] + "def f(x):\n    return B()\n"
+    job = CallJob(
+        code=code,
+        entry_point="f",
+        inputs_key="in",
+        time_limits=(2.0,),
+        overall_timeout_s=5.0,
+        checker=CheckerRef("sandbox_checkers:expect", "chk"),
+    )
+    t = time.monotonic()
+    [(_, out)] = list(sandbox.run([job], {"in": [[1]], "chk": {"expected": [2]}}))
+    assert time.monotonic() - t < 3.0
+    assert out.completed and [u.status for u in out.units] == ["fail"], out
+    assert "not plain data" in out.units[0].detail, out.units
