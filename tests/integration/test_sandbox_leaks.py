@@ -191,3 +191,71 @@ def test_values_built_to_exhaust_the_supervisor_are_refused_quickly(
     assert time.monotonic() - t < 3.0
     assert out.completed and [u.status for u in out.units] == ["fail"], out
     assert "not plain data" in out.units[0].detail, out.units
+
+
+FORGER = """
+import sys, os, pickle
+def f(x):
+    fr = sys._getframe()
+    while fr is not None and fr.f_code.co_name != "run_tests_job":
+        fr = fr.f_back
+    send = fr.f_locals["send"]
+    for i in range(4):
+        send(("ok", i, 0.0, b""))
+    send(("done",))
+    os._exit(0)
+"""
+
+
+def test_comparisons_with_a_literal_are_decided_outside_the_program(sandbox: LocalExecutor) -> None:
+    from rerankeval.unittests.runner import wrap_unittest
+
+    unit = wrap_unittest(
+        "", "class T(unittest.TestCase):\n    def test_a(self):\n        self.assertEqual(f(1), 2)\n", "T"
+    )
+    tests = ("assert f(1) == 2", unit, "assert f(2) == 3 and True")
+    programs = {
+        "right": "def f(x):\n    return x + 1\n",
+        "wrong": "def f(x):\n    return x\n",
+        "forger": FORGER,
+    }
+    got = {}
+    for name, code in programs.items():
+        [(_, out)] = list(sandbox.run([TestsJob(code=code, tests=tests, time_limit_s=2.0)], {}))
+        got[name] = [u.status for u in out.units]
+    assert got["right"] == ["pass", "pass", "pass"], got
+    assert got["wrong"] == ["fail", "fail", "fail"], got
+    # the forger reports every test as passed from inside its process: the comparisons with a
+    # literal never got its values; the third form is still decided in its process (documented)
+    assert got["forger"][:2] == ["error", "error"], got
+
+
+def test_library_noise_from_inside_the_sandbox_is_summarised_not_printed(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import logging
+
+    line = "<jemalloc>: arena 0 background thread creation failed (22)"
+    (tmp_path / "noisy_lib.py").write_text(
+        f"import sys\nfor _ in range(3):\n    sys.stderr.write({line!r} + '\\n')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("rerankeval.sandbox.local")
+    logger.addHandler(handler)
+    old = logger.level
+    logger.setLevel(logging.DEBUG)
+    try:
+        with LocalExecutor(1, preload=("noisy_lib",)) as ex:
+            [(_, out)] = list(
+                ex.run([TestsJob(code="x = 1\n", tests=("assert x == 1",), time_limit_s=2.0)], {})
+            )
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old)
+    assert [u.status for u in out.units] == ["pass"]
+    assert "jemalloc" not in capfd.readouterr().err
+    summary = [r.getMessage() for r in records if r.levelno == logging.INFO]
+    assert len(summary) == 1 and "3 lines" in summary[0] and "jemalloc" in summary[0], summary

@@ -43,6 +43,8 @@ from typing import Any
 from rerankeval.core.types import ExecOutcome, ProgramOutcome, Status
 from rerankeval.sandbox import _isolation
 from rerankeval.sandbox._cgroup import JobCgroup
+from rerankeval.sandbox._outside import Expected
+from rerankeval.sandbox._outside import split as split_test
 from rerankeval.sandbox._protocol import FrameReader, UnsafeValue, read_frame, safe_loads, unseal, write_frame
 from rerankeval.sandbox._zygote import Zygote, ZygoteDied
 from rerankeval.sandbox.jobs import CallJob, Limits, TestsJob
@@ -73,6 +75,7 @@ _WARM = (
     "cmath",
 )
 _MB = 1024 * 1024
+_FRAME_FIELDS = frozenset({str, int, float, bytes, type(None)})
 
 
 #: Longest time the supervisor spends decoding and checking one returned value (at least; a
@@ -96,29 +99,73 @@ class SandboxFault(Exception):  # noqa: N818
     """The sandbox (not the program) failed during a job; never turned into a verdict."""
 
 
-def _judge_value(
-    raw: Any, i: int, check: Callable[[int, Any], bool] | None, limit_s: float
-) -> tuple[bool, str]:
-    """Decodes a returned value and checks it, under a time limit; (passed, detail)."""
+def _decode_compare(raw: Any, compare: Callable[[Any], bool], limit_s: float) -> tuple[str, str]:
+    """Decodes a returned value and compares it, under a time limit.
+
+    Returns ``("pass", "")``, ``("fail", why)`` (wrong, not plain data, too costly) or
+    ``("raised", exception name)`` when the comparison itself raised.
+    """
+    if raw is None:
+        return "fail", "value could not be sent (not picklable)"
     if type(raw) is not bytes:
-        return False, "malformed result frame"
+        return "fail", "malformed result frame"
     old = signal.signal(signal.SIGALRM, _on_check_alarm)
     signal.setitimer(signal.ITIMER_REAL, limit_s)
     try:
         value = safe_loads(raw)
-        ok = True if check is None else bool(check(i, value))
-        return ok, "" if ok else "wrong output"
+        return ("pass", "") if compare(value) else ("fail", "wrong output")
     except UnsafeValue as e:
-        return False, f"output is not plain data ({e})"
+        return "fail", f"output is not plain data ({e})"
     except CheckTimeout:
-        return False, f"output took over {limit_s:.0f}s to decode and check"
+        return "fail", f"output took over {limit_s:.0f}s to decode and check"
     except MemoryError:
-        return False, "output too large to check"
-    except Exception as e:  # noqa: BLE001 - a comparison that raises is a mismatch
-        return False, f"output mismatch ({type(e).__name__})"
+        return "fail", "output too large to check"
+    except Exception as e:  # noqa: BLE001 - the comparison raised
+        return "raised", type(e).__name__
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+
+
+def _judge_value(
+    raw: Any, i: int, check: Callable[[int, Any], bool] | None, limit_s: float
+) -> tuple[bool, str]:
+    """A checker's verdict on one returned value: (passed, detail); a checker that raises is a mismatch."""
+    st, detail = _decode_compare(raw, (lambda v: True) if check is None else (lambda v: check(i, v)), limit_s)
+    if st == "raised":
+        return False, f"output mismatch ({detail})"
+    return st == "pass", detail
+
+
+def _decide_test(
+    expected: tuple[Expected, ...], reports: list[tuple[Any, Any]], ended: tuple[Status, str] | None,
+    duration: float, limit_s: float,
+) -> ExecOutcome | None:
+    """A test's outcome from its comparisons decided here and how the child says it ended.
+
+    ``ended`` is None when the child says the test ran to its end, else (status, detail). The
+    first reported comparison that does not hold decides (it is where the test would have
+    stopped); with none, the child's account stands, but a test that ran to its end must have
+    reported each comparison exactly once. Returns None when nothing is decided yet (a child that
+    stopped with every reported comparison holding: the caller records the stop).
+    """
+    seen: set[int] = set()
+    for k, raw in reports:
+        if type(k) is not int or not 0 <= k < len(expected) or k in seen:
+            return ExecOutcome("error", duration, "comparison reported twice or out of range")
+        seen.add(k)
+        st, detail = _decode_compare(raw, expected[k].matches, limit_s)
+        if st == "fail":
+            return ExecOutcome("fail", duration, "AssertionError" if detail == "wrong output" else detail)
+        if st == "raised":
+            return ExecOutcome("error", duration, detail)
+    if ended is None:
+        if len(seen) != len(expected):
+            return ExecOutcome("error", duration, "a comparison was not reported")
+        return ExecOutcome("pass", duration)
+    if ended[0] == "stopped":
+        return None
+    return ExecOutcome(ended[0], duration, ended[1])
 
 
 class _Run:
@@ -149,7 +196,9 @@ class _Run:
                 msg = safe_loads(payload)
             except UnsafeValue:
                 continue
-            if isinstance(msg, tuple) and msg and isinstance(msg[0], str):
+            # a child's frames hold only scalars and the pickled values (anything else is forged)
+            plain = type(msg) is tuple and all(type(x) in _FRAME_FIELDS for x in msg)
+            if plain and msg and type(msg[0]) is str:
                 out.append(msg)
         if self.reader.overflow:
             self.eof = True
@@ -246,6 +295,7 @@ class Supervisor:
         self._factories: dict[str, Callable[[Any], Callable[[int, Any], bool]]] = {}
         self.features, self.zygote, self.cgroup = features, zygote, cgroup
         self._zygote_has: set[str] = set()
+        self._splits: dict[str, tuple[str, tuple[Expected, ...]]] = {}
         self.harness_fd: int | None = None
 
     def _inputs(self, key: str) -> Any:
@@ -342,11 +392,14 @@ class Supervisor:
         start, total_t = 0, time.monotonic()
         reasons: list[str] = []
         retried: set[int] = set()
+        splits = [self._split(t) for t in job.tests]
+        child_tests = tuple(src for src, _ in splits)
+        expected = [exp for _, exp in splits]
         while start < n:
-            run = _Run(self, job.limits, ("tests", job.code, job.tests, start, job.time_limit_s))
+            run = _Run(self, job.limits, ("tests", job.code, child_tests, start, job.time_limit_s))
             stopped: tuple[int, bool] | None = None
             try:
-                start, stopped = self._collect_tests(run, job, start, results)
+                start, stopped = self._collect_tests(run, job, start, results, expected)
             finally:
                 info = run.finish(f"test {stopped[0]}: hung" if stopped and stopped[1] else "")
             if stopped is None:
@@ -372,12 +425,26 @@ class Supervisor:
             killed_reason="; ".join(reasons),
         )
 
+    def _split(self, source: str) -> tuple[str, tuple[Expected, ...]]:
+        got = self._splits.get(source)
+        if got is None:
+            if len(self._splits) > 20_000:
+                self._splits.clear()
+            got = self._splits[source] = split_test(source)
+        return got
+
     @staticmethod
     def _collect_tests(
-        run: _Run, job: TestsJob, start: int, results: list[ExecOutcome | None]
+        run: _Run,
+        job: TestsJob,
+        start: int,
+        results: list[ExecOutcome | None],
+        expected: list[tuple[Expected, ...]],
     ) -> tuple[int, tuple[int, bool] | None]:
         """Records one child's test results: (next start, (test it stopped on, hung) or None)."""
         n, cur = len(job.tests), start
+        reports: list[tuple[Any, Any]] = []
+        limit = max(CHECK_TIME_S, 2 * job.time_limit_s)
         deadline = run.start + max(job.time_limit_s, 1.0) + job.time_limit_s + job.grace_s
         while not run.eof:
             frames = run.frames(deadline)
@@ -387,6 +454,10 @@ class Supervisor:
                 kind, i = msg[0], _unit_index(msg)
                 if kind == "done":
                     return n, None
+                if kind == "val":
+                    if i == cur and cur < n and len(msg) >= 4 and len(reports) <= len(expected[cur]):
+                        reports.append((msg[2], msg[3]))
+                    continue
                 if len(msg) < 3 or (kind == "exc" and len(msg) < 5):
                     continue
                 if kind == "exc" and i == -1:
@@ -395,18 +466,21 @@ class Supervisor:
                     for j in range(cur, n):
                         results[j] = ExecOutcome(st, 0.0, detail)
                     return n, None
-                if i != cur:
+                if i != cur or cur >= n:
                     continue
-                if kind == "ok":
-                    results[i] = ExecOutcome("pass", _seconds(msg[2]))
-                else:
+                ended: tuple[Status, str] | None = None
+                if kind != "ok":
                     st = msg[3] if msg[3] in ("timeout", "oom") else "error"
-                    results[i] = ExecOutcome(
-                        "fail" if msg[4] == "AssertionError" else st, _seconds(msg[2]), str(msg[4])[:200]
-                    )
+                    ended = ("fail" if msg[4] == "AssertionError" else st, str(msg[4])[:200])
+                results[i] = _decide_test(expected[i], reports, ended, _seconds(msg[2]), limit)
+                reports = []
                 cur += 1
                 deadline = time.monotonic() + job.time_limit_s + job.grace_s
         if cur < n:
+            decided = _decide_test(expected[cur], reports, ("stopped", ""), 0.0, limit)  # type: ignore[arg-type]
+            if decided is not None:  # a comparison had already failed: the test fails there
+                results[cur] = decided
+                return cur + 1, None
             # the child hung past its limit, or died, on test `cur`: the caller records it (or runs
             # it again) and goes on in a fresh child
             return cur, (cur, not run.eof)

@@ -38,10 +38,11 @@ def describe(feat: Mapping[str, Any]) -> dict[str, bool | str]:
     )
     seccomp, cgroup = bool(feat.get("seccomp")), str(feat.get("cgroup") or "")
     out: dict[str, bool | str] = {
-        "verdicts_decided_outside_the_program": "checker-judged calls (generated tests run in the program's "
-        "process)",
-        "forged_results_rejected": "per-job keyed digest on every result frame (a program that reaches the "
-        "runner's objects can still forge a generated test's result)",
+        "verdicts_decided_outside_the_program": "checker-judged calls, and generated tests' comparisons "
+        "with a literal (assert f(x) == y, assertEqual(f(x), y)); other test forms run in the program's "
+        "process",
+        "forged_results_rejected": "per-job keyed digest on every result frame; a program that reaches the "
+        "runner's objects can still forge generated tests of other forms, and guess a literal it never sees",
         "expected_outputs_hidden_from_the_program": (
             "not in the program's memory (forked from a zygote that never holds them) nor on its file system "
             "(no home, caches or data sets in its view)"

@@ -41,7 +41,8 @@ DEFAULT_TIME_LIMIT_NOTE = (
 )
 #: v2: a program's annotations are evaluated, as in plain Python; v3: running out of memory is reported;
 #: v4: a fault of the sandbox is never a cell (earlier versions could cache it as a row of `e`), a
-#: child killed by a stray signal runs again, and the sandbox shows programs no host files.
+#: child killed by a stray signal runs again, the sandbox shows programs no host files, and a test's
+#: comparisons with a literal are decided by the supervisor (see rerankeval.sandbox._outside).
 CACHE_VERSION = "passmatrix-v4"
 
 
