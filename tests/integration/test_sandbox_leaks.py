@@ -15,14 +15,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
-import sysconfig
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from editable_install import editable_install
 
 from rerankeval.errors import SandboxUnavailableError
 from rerankeval.sandbox import CallJob, CheckerRef, LocalExecutor, TestsJob
@@ -59,45 +58,17 @@ def sandbox() -> Iterator[LocalExecutor]:
         yield ex
 
 
-def _editable_install(base: Path) -> Path:
-    """A checkout under /tmp installed the way ``pip install -e`` does (setuptools' finder), in a venv."""
-    from setuptools.command.editable_wheel import _finder_template
-
-    checkout = base / "checkout"
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    shutil.copytree(ROOT / "harness" / "rerankeval", checkout / "harness" / "rerankeval", ignore=ignore)
-    (checkout / "plugins" / "tmpcheck").mkdir(parents=True)
-    (checkout / "plugins" / "tmpcheck" / "__init__.py").write_text("")
-    (checkout / "plugins" / "tmpcheck" / "checks.py").write_text(CHECKER)
-    venv = base / "venv"
-    subprocess.run([sys._base_executable, "-m", "venv", "--without-pip", str(venv)], check=True)  # type: ignore[attr-defined]
-    site = Path(
-        subprocess.run(
-            [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    )
-    # this environment's libraries (numpy, ...), as a dependency install would provide them
-    (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    name = "__editable___tmpcheck_0_1_finder"
-    mapping = {
-        "rerankeval": str(checkout / "harness" / "rerankeval"),
-        "tmpcheck": str(checkout / "plugins" / "tmpcheck"),
-    }
-    (site / f"{name}.py").write_text(_finder_template(name, mapping, {}))
-    (site / "__editable__.tmpcheck-0.1.pth").write_text(f"import {name}; {name}.install()\n")
-    return venv / "bin" / "python"
-
-
 def test_editable_install_under_tmp_run_from_another_folder_gets_right_verdicts(
     sandbox: LocalExecutor,
 ) -> None:
     base = Path(tempfile.mkdtemp(prefix="rerankeval-editable-", dir="/tmp"))
     elsewhere = Path(tempfile.mkdtemp(prefix="rerankeval-cwd-"))
     try:
-        python = _editable_install(base)
+        python = editable_install(
+            base,
+            {"rerankeval": ROOT / "harness" / "rerankeval"},
+            {"tmpcheck": {"__init__.py": "", "checks.py": CHECKER}},
+        )
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         res = subprocess.run(
             [str(python), "-c", SCRIPT], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120
