@@ -50,7 +50,8 @@ namespace; Linux 5.12+ for the read-only view). ``rerankeval sandbox check`` (or
   ``/tmp``), all read-only; no home directory, caches (EvalPlus's ground truth), data sets or run
   directories. ``/tmp`` and ``/dev/shm`` are private tmpfs, wiped after each job; ``/dev`` holds
   only null/zero/full/random/urandom;
-* System V IPC (IPC namespace per job): no job sees the host's or another job's objects;
+* System V IPC (IPC namespace; a job's objects are removed when it ends): no job sees the host's or
+  another job's shared memory, queues or semaphores (POSIX message queues are not removed);
 * no network (network namespace: only a downed loopback); without one, seccomp allows only Unix
   sockets and no ``connect``;
 * process isolation (PID namespace with its own ``/proc``): a job sees and can signal only its own

@@ -93,7 +93,7 @@ def describe(feat: Mapping[str, Any]) -> dict[str, bool | str]:
         if feat.get("drop_capabilities")
         else ("not needed (not root)" if not feat.get("root") else False),
         "system_call_filter": "seccomp" if seccomp else False,
-        "ipc_isolated": "IPC namespace per job"
+        "ipc_isolated": "IPC namespace; what a job creates is removed when it ends"
         if feat.get("ipc_per_job")
         else ("IPC namespace per supervisor" if feat.get("ipc_namespace") else False),
     }
