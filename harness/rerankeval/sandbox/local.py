@@ -60,6 +60,9 @@ class _Slot:
         self.extra_env: dict[str, str] = {}  # set before start (tests: RERANKEVAL_SANDBOX_DISABLE)
         self.faults: list[str] = []  # every sandbox fault seen (retried or not), for reports and tests
         self.log = tempfile.TemporaryFile()  # the supervisor's and zygote's own stderr (library noise)
+        # One job at a time: a run abandoned mid-job (Ctrl-C, an error in the caller) leaves its thread
+        # finishing that job while the next run already uses this slot.
+        self.lock = threading.Lock()
 
     def _command(self) -> list[str]:
         cmd = [sys.executable]
@@ -147,6 +150,9 @@ class _Slot:
             if len(msg) > 3 and msg[3].get("exiting"):
                 self.close()
             return str(msg[2])
+        if msg[0] != "result" or msg[1] != job_id or not isinstance(msg[2], ProgramOutcome):
+            self.close(kill=True)
+            return f"the sandbox supervisor answered out of turn ({str(msg[:2])[:80]})"
         outcome: ProgramOutcome = msg[2]
         return outcome
 
@@ -157,6 +163,10 @@ class _Slot:
             SandboxFaultError: The sandbox failed twice under this job.
             SandboxUnavailableError: A fresh supervisor cannot start.
         """
+        with self.lock:
+            return self._run(job_id, job, assets)
+
+    def _run(self, job_id: int, job: Job, assets: Mapping[str, Any]) -> ProgramOutcome:
         causes: list[str] = []
         for _ in range(2):
             res = self._attempt(job_id, job, assets)
