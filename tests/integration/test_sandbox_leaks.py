@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -230,3 +231,22 @@ def test_library_noise_from_inside_the_sandbox_is_summarised_not_printed(
     assert "jemalloc" not in capfd.readouterr().err
     summary = [r.getMessage() for r in records if r.levelno == logging.INFO]
     assert len(summary) == 1 and "3 lines" in summary[0] and "jemalloc" in summary[0], summary
+
+
+def test_the_folder_a_run_starts_from_is_not_visible(sandbox: LocalExecutor, tmp_path: Path) -> None:
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "gold.jsonl").write_text("answers")
+    gold = str(tmp_path / "runs" / "gold.jsonl")
+    script = (
+        "import json\nfrom rerankeval.sandbox import LocalExecutor, TestsJob\n"
+        f"probe = 'import os\\nassert not os.path.exists(' + {gold!r}.__repr__() + ')'\n"
+        "with LocalExecutor(1) as ex:\n"
+        "    [(_, o)] = list(ex.run([TestsJob(code='x = 1', tests=(probe,), time_limit_s=2.0)], {}))\n"
+        "print(json.dumps([u.status for u in o.units]))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "harness")}
+    res = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout.strip().splitlines()[-1]) == ["pass"]

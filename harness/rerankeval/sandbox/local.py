@@ -32,6 +32,20 @@ def _job_assets(job: Job) -> list[str]:
     return []
 
 
+def _code_path(preload: Sequence[str]) -> list[str]:
+    """This interpreter's ``sys.path`` for the supervisor, without the current folder when it is there
+    only because of ``python -m``/``-c`` (the sandbox shows every code path to programs, and the
+    current folder is often the one holding runs and data)."""
+    paths = [p for p in sys.path if p]
+    cwd = os.getcwd()
+    if sys.path and sys.path[0] in ("", cwd):
+        tops = {m.partition(".")[0] for m in (*preload, "rerankeval")}
+        here = [os.path.join(cwd, t) for t in tops]
+        if not any(os.path.exists(h) or os.path.exists(h + ".py") for h in here):
+            paths = [p for p in paths if os.path.realpath(p) != os.path.realpath(cwd)]
+    return paths
+
+
 #: What a user can do when the sandbox fails under a job (the cause comes first in the message).
 _FAULT_FIX = (
     "This is a fault of the sandbox, not of the program: no verdict was recorded for the job and "
@@ -75,7 +89,7 @@ class _Slot:
         if self.proc is not None:
             self.close(kill=True)  # a supervisor that exited on its own (its zygote died)
         env = {**os.environ, **self.extra_env}
-        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        env["PYTHONPATH"] = os.pathsep.join(_code_path(self.preload))
         env.pop("PYTHONSTARTUP", None)
         try:
             self.proc = subprocess.Popen(
