@@ -52,6 +52,10 @@ class SandboxUnavailableError(RerankEvalError, RuntimeError):
     """The isolated executor cannot start on this machine."""
 
 
+class SandboxFaultError(RerankEvalError, RuntimeError):
+    """The sandbox itself failed during a job (not the program): no verdict was recorded."""
+
+
 class RunExistsError(RerankEvalError, FileExistsError):
     """A finished run would be overwritten."""
 

@@ -5,7 +5,9 @@ file), per-input time limits ``max(min_time_limit, factor * reference time)``, t
 ``min(60, sum(limits)) + 2`` s, the comparison (:mod:`rerankeval_evalplus.compare`), fast-check
 semantics (stop at the first failing input), the in-child environment (``reliability_guard``),
 and the status rules (a run that never reports completion is ``timeout``).
-What is different: untrusted code runs in forked sandbox children, never next to the verdicts;
+What is different: untrusted code runs in forked sandbox children, never next to the verdicts; a
+fault of the sandbox (not of the program) is retried or stops the run with
+:class:`~rerankeval.errors.SandboxFaultError`, and is never written as a verdict or cached;
 identical programs of a task run once; base and plus runs of all samples are scheduled longest
 first over all cores; results are cached by content hash, so a re-run recomputes nothing.
 """
@@ -31,8 +33,11 @@ EvalStatus = Literal["pass", "fail", "timeout"]
 SEGMENTS = ("base", "plus")
 #: v2: children see the modules EvalPlus has loaded (PRELOAD); v3: a program's annotations are
 #: evaluated, as in plain Python (they were compiled under the sandbox's own `from __future__ import
-#: annotations` before); v4: a program that runs out of memory is reported (`fail`), not lost (`timeout`).
-_CACHE_VERSION = "evalplus-0.3.1/v4"
+#: annotations` before); v4: a program that runs out of memory is reported (`fail`), not lost (`timeout`);
+#: v5: a fault of the sandbox is never a verdict (it is retried or stops the run; earlier versions
+#: could cache it as `timeout`/`fail`), a child killed by a stray signal runs again, and the sandbox
+#: shows programs no host files but the interpreter's.
+_CACHE_VERSION = "evalplus-0.3.1/v5"
 #: Modules the sandbox imports before forking the children that judge samples. ``evalplus.evaluate``
 #: brings what EvalPlus's own evaluating process has loaded when it forks its checkers (pandas and
 #: numpy among them), so a program that imports those after its function gets them as under EvalPlus.
@@ -179,7 +184,8 @@ def judge(dataset: EvalPlusDataset, samples: Sequence[Sample], *, parallel: int 
         for seg in segments:
             keys.setdefault((s.task_id, seg, sha),
                             content_hash(_CACHE_VERSION, dataset.hash, s.task_id, seg, sha, cfg.key()))
-    results: dict[str, Any] = {**store.get_many(keys.values()), **(done or {})}
+    cached = {k: v for k, v in store.get_many(keys.values()).items() if _valid_entry(v)}
+    results: dict[str, Any] = {**cached, **(done or {})}
     todo = [(t, seg, sha) for (t, seg, sha), k in keys.items() if k not in results]
     if progress is not None and len(keys) > len(todo):
         progress(len(keys) - len(todo))
@@ -206,6 +212,12 @@ def run_keys(dataset: EvalPlusDataset, samples: Sequence[Sample],
     segments = SEGMENTS[:1] if cfg.base_only else SEGMENTS
     return {content_hash(_CACHE_VERSION, dataset.hash, s.task_id, seg, content_hash(s.solution), cfg.key())
             for s in samples for seg in segments}
+
+
+def _valid_entry(v: Any) -> bool:
+    """A cached verdict as :func:`judge` writes it (anything else is recomputed)."""
+    return (isinstance(v, dict) and v.get("status") in ("pass", "fail", "timeout")
+            and isinstance(v.get("details"), list) and all(type(d) is bool for d in v["details"]))
 
 
 def count_runs(samples: Sequence[Sample], base_only: bool = False) -> int:

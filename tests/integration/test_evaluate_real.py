@@ -118,3 +118,36 @@ def test_programs_importing_what_evalplus_has_loaded_pass_as_under_evalplus(
     ))
     verdicts = judge(ds, read_samples(samples_path, ds), parallel=2, cache=False)
     assert [(v.base_status, v.plus_status) for v in verdicts] == [("pass", "pass")] * 2
+
+
+def test_editable_install_under_tmp_evaluated_from_another_folder(
+    subset: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The case where the sandbox hid the checker's package: every sample `fail`, pass@1 0.000, exit 0."""
+    import shutil
+    import tempfile
+
+    from editable_install import ROOT, editable_install
+
+    ds_path, samples = subset
+    base = Path(tempfile.mkdtemp(prefix="rerankeval-editable-", dir="/tmp"))
+    try:
+        python = editable_install(base, {"rerankeval": ROOT / "harness" / "rerankeval",
+                                         "rerankeval_evalplus": ROOT / "plugins" / "rerankeval_evalplus"})
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        env["RERANKEVAL_CACHE_DIR"] = str(tmp_path / "cache")
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        out = tmp_path / "tmp_install.json"
+        res = subprocess.run([str(python), "-m", "rerankeval.cli.main", "evaluate", "--dataset", "humaneval",
+                              "--samples", str(samples), "--dataset-path", str(ds_path), "--out", str(out)],
+                             cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600)
+        assert res.returncode == 0, res.stderr[-2000:]
+        ours = json.loads(out.read_text())
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    ds = load_dataset("humaneval", ds_path)
+    verdicts = judge(ds, read_samples(samples, ds), cache=False)
+    statuses = [r["base_status"] for rows in ours["eval"].values() for r in rows]
+    assert sorted(statuses) == sorted(v.base_status for v in verdicts)
+    assert "pass" in statuses  # the checker ran: real verdicts, not a harness failure scored as `fail`

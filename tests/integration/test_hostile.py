@@ -99,6 +99,18 @@ pickle.dumps = lambda *a, **k: b""
 os.write = lambda fd, data: len(data)
 signal.setitimer = lambda *a, **k: (0.0, 0.0)"""
 
+FRAME_FORGE = """\
+_fr = sys._getframe()
+while _fr is not None and _fr.f_code.co_name not in ("run_tests_job", "run_call_job"):
+    _fr = _fr.f_back
+if _fr is not None:  # the runner's own sender, reached without ctypes: report every unit as passed
+    _send = _fr.f_locals["send"]
+    for _i in range(4):
+        _send(("ok", _i, 0.0, __import__("pickle").dumps(_i + 7)))
+        _send(("val", _i, 0, __import__("pickle").dumps(_i + 7)))
+    _send(("done",))
+    os._exit(0)"""
+
 WRITE = """\
 for _do in (lambda: os.remove(CANARY), lambda: open(os.path.join(OUTSIDE, "pwned"), "w").write("x"),
             lambda: __import__("shutil").rmtree(OUTSIDE), lambda: open("/tmp/" + MARK, "w").write("x")):
@@ -192,6 +204,7 @@ CASES = [
     Case("monkeypatch_builtins_and_harness", PATCH),
     Case("trace_hook_skips_asserts", TRACE),
     Case("forge_result_frames", FORGE),
+    Case("forge_through_frame_stack", FRAME_FORGE),
     Case(
         "forked_copy_reports_pass",
         candidate="def f(x):\n    if os.fork() == 0:\n        return x + 1\n"

@@ -6,7 +6,14 @@ from click.testing import CliRunner
 
 from rerankeval.cli.sandbox_cmd import sandbox
 
-PROBED = ("read_only_filesystem", "no_network", "cannot_signal_host_processes", "capabilities_dropped")
+PROBED = (
+    "read_only_filesystem",
+    "no_network",
+    "cannot_signal_host_processes",
+    "host_files_hidden",
+    "ipc_isolated",
+    "capabilities_dropped",
+)
 
 
 def test_check_states_guarantees_and_every_claimed_one_holds_under_probe() -> None:
@@ -20,3 +27,5 @@ def test_check_states_guarantees_and_every_claimed_one_holds_under_probe() -> No
     for name in PROBED:
         if stated[name]:  # claimed: the probe must confirm it
             assert probes[name], f"{name} is claimed but its probe failed:\n{result.stdout}"
+    if stated["expected_outputs_hidden_from_the_program"]:  # memory and disk: the disk part is probed
+        assert probes["host_files_hidden"], result.stdout

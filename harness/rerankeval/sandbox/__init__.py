@@ -18,8 +18,21 @@ Guarantees that hold everywhere (any OS user, any Linux kernel):
   program cannot report; the runner's own functions (``exec``, ``compile``, the timers, the pickler,
   ``os.write``) are bound before the program runs, so monkeypatching them, the builtins or the
   harness's modules changes nothing; every test runs with pristine builtins and no trace hook.
-* A program cannot read the answers it is judged against: the zygote is forked before any asset
-  arrives and is only ever given inputs, never expected outputs or checkers.
+* A program cannot read the answers it is judged against in memory: the zygote is forked before any
+  asset arrives and is only ever given inputs, never expected outputs or checkers (on disk: see the
+  mount view below).
+* A generated test's comparison with a literal (``assert f(x) == y``, ``self.assertEqual(f(x), y)``
+  at the top level of a test or of a ``test*`` method) is decided by the supervisor: the child runs
+  the test without the literal and sends the computed value (:mod:`rerankeval.sandbox._outside`).
+* Untrusted output is bounded: the unpickler's constructors refuse arguments that expand (a
+  ``range`` given to ``list``, a 3 GB ``bytearray`` size, a ``Fraction`` with a huge exponent, an
+  ``ndarray`` shape), and each value is decoded and checked under a time limit.
+* A fault of the sandbox is never a verdict: a supervisor or zygote that dies, a checker that
+  cannot be built or a frame that cannot be decoded makes the job run again in a fresh supervisor,
+  and a second failure stops the run with :class:`~rerankeval.errors.SandboxFaultError` (the cause
+  and the fix); a child killed by a signal the supervisor did not send (the kernel's OOM killer, a
+  stray ``kill``) runs once more before its death counts as the program's. Each supervisor imports
+  its checkers before any job and refuses to start, naming the module, when it cannot.
 * A generated test cannot be passed with a rigged object: tests are compiled with a guard on every
   value whose comparison or truth they decide (see :mod:`rerankeval.sandbox._testguard`); a test
   that catches its own assertion failures is rejected. The price: a test that compares values of
@@ -30,10 +43,15 @@ Guarantees that hold where the kernel and privileges allow (root, or an unprivil
 namespace; Linux 5.12+ for the read-only view). ``rerankeval sandbox check`` (or
 :func:`guarantees`) prints which hold on a machine and probes them with hostile programs:
 
-* read-only file system (mount namespace): writes and deletions outside the job's directory fail;
-  ``/tmp`` and ``/dev/shm`` are private tmpfs, wiped after each job (code the interpreter imports
-  from below ``/tmp``, e.g. a virtual environment there, stays visible read-only); ``/dev`` holds
+* a view of the file system that holds only what the interpreter needs (mount namespace and
+  ``chroot``): the system folders (``/usr``, ``/etc``, ``/lib*``, ``/bin``, ``/sbin``, ``/sys``),
+  ``/proc`` and this interpreter's code paths (its prefix, ``sys.path``, the packages of the
+  checkers and of rerankeval however they are installed: editable, wheel, a venv or checkout under
+  ``/tmp``), all read-only; no home directory, caches (EvalPlus's ground truth), data sets or run
+  directories. ``/tmp`` and ``/dev/shm`` are private tmpfs, wiped after each job; ``/dev`` holds
   only null/zero/full/random/urandom;
+* System V IPC (IPC namespace; a job's objects are removed when it ends): no job sees the host's or
+  another job's shared memory, queues or semaphores (POSIX message queues are not removed);
 * no network (network namespace: only a downed loopback); without one, seccomp allows only Unix
   sockets and no ``connect``;
 * process isolation (PID namespace with its own ``/proc``): a job sees and can signal only its own
@@ -47,14 +65,28 @@ namespace; Linux 5.12+ for the read-only view). ``rerankeval sandbox check`` (or
   PID namespace's ``pid_max`` (301) still bounds a fork bomb.
 
 Not covered: tests run in the program's own process, so a program written to attack this harness
-specifically (reading the runner's memory with ``ctypes`` to recover the frame key, compiling its
-classes under a file name inside the Python installation to pass the comparison guard) can forge a
-*test* result in its own job; it still cannot pass a checker-judged call unless it computes the
-right outputs (reading a reference solution that is on disk counts as computing them), leave its
-sandbox or affect other jobs. Side channels (timing, CPU contention) are not isolated. Network and
+specifically can forge a *test* result in its own job: plain Python reaches the runner's objects
+through the frame stack or ``sys.modules`` (no ``ctypes`` needed), and then reports any test as
+passed, except a comparison with a literal, where it can only report a value it guessed (it never
+sees the literal); compiling its classes under a file name inside the Python installation passes
+the comparison guard. It still cannot pass a checker-judged call unless it computes the right
+outputs (a reference solution inside the interpreter's code paths counts as computing them), leave
+its sandbox or affect other jobs. Side channels (timing, CPU contention) are not isolated. Network and
 file-system isolation is set up per supervisor, not per job: jobs of one slot run one after
 another and share the private ``/tmp`` only within a job. On other systems than Linux only the
 first group of guarantees holds.
+
+Library output. What the supervisor, its zygote and the libraries they load print (for example
+``<jemalloc>: arena 0 background thread creation failed (22)``) goes to a file per worker slot,
+not to the terminal; the executor logs one summary line when it closes (``RERANKEVAL_LOG_LEVEL=DEBUG``
+lists every line), and a sandbox error quotes its tail.
+
+Fault injection (``tests/integration/test_sandbox_faults.py``, run by CI): SIGKILL of a
+supervisor, of its zygote and of a job's child in the middle of call and test jobs; a supervisor
+killed on every try; a cache entry with bad JSON, a truncated row or unknown cells; a truncated
+cache database; two runs sharing one cache at once. 13 faults injected, 13 survived (the right
+results, or a stop with an error naming the cause and the fix), 0 results lost, 0 wrong verdicts
+recorded.
 
 Executors. :class:`LocalExecutor` runs supervisors on this machine; :class:`~rerankeval.sandbox.
 ray_executor.RayExecutor` (``pip install 'rerankeval[ray]'``) runs the same supervisors on Ray

@@ -3,7 +3,8 @@
 Everything here runs after the child has joined its job's cgroup, dropped its privileges, set its
 rlimits and left the zygote's process group. The child sends frames sealed with the job's key
 (see :func:`~rerankeval.sandbox._protocol.mac`): ``("ok", i, duration, pickled_output)``,
-``("exc", i, duration, kind, detail)`` and finally ``("done",)``. A child that dies or exits early
+``("exc", i, duration, kind, detail)``, for a test's comparisons decided outside its process
+``("val", i, k, pickled_value)``, and finally ``("done",)``. A child that dies or exits early
 without ``done`` is judged by the supervisor as crashed: never as a pass.
 
 The functions a program could monkeypatch to fake a result (``exec``, ``compile``, ``pickle.dumps``,
@@ -26,6 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rerankeval.sandbox import _testguard
+from rerankeval.sandbox._outside import REPORT as _REPORT
 from rerankeval.sandbox._protocol import HEADER, mac
 from rerankeval.sandbox.jobs import Limits
 
@@ -186,10 +188,72 @@ def run_call_job(
     send(("done",))
 
 
+_BASES = (bool, int, float, complex, str, bytes, tuple, list, dict, set, frozenset)
+_KEYS_VIEW: type = type({}.keys())
+_ITEMS_VIEW: type = type({}.items())
+
+
+def _as_builtin(
+    v: Any, depth: int = 0, _type: type[type] = type, _isinstance: Callable[..., bool] = isinstance
+) -> Any:
+    """A value the supervisor can decode that compares with any literal as ``v`` does.
+
+    Used when ``v`` cannot be pickled: an instance of a subclass of a built-in type (a namedtuple
+    the test defines, say) compares as its base does once the guard has checked that its
+    comparison methods are not the program's, and a dict's keys or items view compares as a set.
+    """
+    if depth > 200:
+        raise RecursionError("value nested too deeply")
+    if _isinstance(v, (_KEYS_VIEW, _ITEMS_VIEW)):
+        return {_as_builtin(x, depth + 1) for x in v}
+    for base in _BASES:
+        if _isinstance(v, base):
+            if base in (tuple, list, set, frozenset):
+                return base(_as_builtin(x, depth + 1) for x in v)
+            if base is dict:
+                return {_as_builtin(k, depth + 1): _as_builtin(x, depth + 1) for k, x in v.items()}
+            return v if _type(v) is base else base(v)
+    if v is None:
+        return None
+    raise TypeError(f"cannot send a {_type(v).__name__}")
+
+
+def make_reporter(
+    send: Sender,
+    i: int,
+    _dumps: Callable[..., bytes] = pickle.dumps,
+    _plain: Callable[[Any], Any] = _testguard.plain,
+    _timeout: type[BaseException] = TimeoutException,
+    _as_builtin: Callable[[Any], Any] = _as_builtin,
+) -> Callable[[int, Any], None]:
+    """``__rerankeval_report__(k, value)`` of test ``i``: sends a comparison's computed side.
+
+    The supervisor compares it with the literal the test had (see :mod:`rerankeval.sandbox._outside`).
+    A value whose comparison methods the program wrote raises, as the guard does in any test; a
+    value that cannot be pickled is sent as None (it equals no literal).
+    """
+
+    def report(k: int, value: Any) -> None:
+        _plain(value)
+        payload: bytes | None = None
+        for convert in (None, _as_builtin):
+            try:
+                payload = _dumps(value if convert is None else convert(value), pickle.HIGHEST_PROTOCOL)
+                break
+            except (_timeout, MemoryError, RecursionError):
+                raise
+            except Exception:  # noqa: BLE001, S112 - a generator, a lambda...: equal to no literal
+                continue
+        send(("val", i, k, payload))
+
+    return report
+
+
 def _run_one_test(
     compiled: Any,
     base: dict[str, Any],
     time_limit_s: float,
+    report: Callable[[int, Any], None] | None = None,
     _exec: Callable[..., None] = exec,
     _dict: type[dict[str, Any]] = dict,
     _isinstance: Callable[..., bool] = isinstance,
@@ -205,6 +269,7 @@ def _run_one_test(
     g = _dict(base)
     g["__builtins__"] = _dict(_PRISTINE_BUILTINS)
     g[_testguard.GUARD] = _plain
+    g[_REPORT] = report
     _settrace(None)
     _setprofile(None)
     _timer(signal.ITIMER_REAL, time_limit_s)
@@ -228,6 +293,7 @@ def run_tests_job(
     _exec_program: Callable[[str], dict[str, Any]] = _exec_program,
     _kind: Callable[[BaseException], str] = _kind,
     _range: type[range] = range,
+    _reporter: Callable[..., Callable[[int, Any], None]] = make_reporter,
 ) -> None:
     """Runs each compiled test (from ``start``) in a copy of the program's globals."""
     signal.signal(signal.SIGALRM, _on_alarm)
@@ -250,7 +316,7 @@ def run_tests_job(
         t = _perf()
         failed = None
         try:
-            _run_one_test(tests[i], base, time_limit_s)
+            _run_one_test(tests[i], base, time_limit_s, _reporter(send, i))
         except BaseException as e:  # noqa: BLE001
             failed = (_kind(e), type(e).__name__)
         if failed is not None:

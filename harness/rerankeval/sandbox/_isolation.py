@@ -2,11 +2,14 @@
 
 Layers, each used where the kernel and privileges allow (see :func:`setup_supervisor`):
 
-* **mount view** (mount namespace): every file system read-only and ``nosuid``; a private tmpfs on
-  ``/tmp`` (the job's working directories; wiped after every job) and a private ``/dev`` holding
-  only ``null``, ``zero``, ``full``, ``random``, ``urandom`` and a tmpfs ``shm``;
+* **mount view** (mount namespace and ``chroot``): a new root that holds only the system
+  directories (:data:`SYSTEM_DIRS`), ``/proc`` and the interpreter's code paths, read-only and
+  ``nosuid`` (no home directory, caches, data sets or run directories); a private tmpfs on ``/tmp``
+  (the job's working directories; wiped after every job) and a private ``/dev`` holding only
+  ``null``, ``zero``, ``full``, ``random``, ``urandom`` and a tmpfs ``shm``;
 * **network** (network namespace): only a loopback interface that is down: nothing to connect to;
-* **IPC** (IPC namespace): no access to the host's System V shared memory or queues;
+* **IPC** (IPC namespace): no access to the host's System V shared memory, queues or semaphores,
+  and what a job creates is removed when it ends (:func:`wipe_ipc`), so no job sees another's;
 * **processes** (PID namespace): jobs run under a *zygote* that is PID 1 of a namespace of its
   own, with its own ``/proc``; a job sees and can signal only its own processes, and everything
   it started is killed when it ends; the namespace's ``pid_max`` bounds a fork bomb;
@@ -62,6 +65,8 @@ class Features:
     drop_capabilities: bool = False
     seccomp: bool = False
     tmp_kept: list[str] = field(default_factory=list)  # host paths under /tmp kept visible (read-only)
+    visible: list[str] = field(default_factory=list)  # everything of the host a program sees
+    ipc_per_job: bool = False
     why: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -103,8 +108,8 @@ def _enter_user_namespace() -> None:
             f.write(text)
 
 
-def _build_dev(in_userns: bool) -> None:
-    stage = os.path.join(TMP_ROOT, ".rerankeval-dev")
+def _build_dev(in_userns: bool, root: str) -> None:
+    stage = os.path.join(root + TMP_ROOT, ".rerankeval-dev")
     os.mkdir(stage, 0o755)
     _linux.mount("tmpfs", stage, "tmpfs", _linux.MS_NOSUID | _linux.MS_NOEXEC, "mode=755,size=1m")
     for name, (major, minor) in _DEVICES.items():
@@ -136,45 +141,122 @@ def _build_dev(in_userns: bool) -> None:
         ("stderr", "/proc/self/fd/2"),
     ):
         os.symlink(target, os.path.join(stage, name))
-    _linux.mount(stage, "/dev", None, _linux.MS_MOVE)
-    _linux.mount_setattr("/dev", _linux.MOUNT_ATTR_RDONLY, recursive=False)
+    _linux.mount(stage, root + "/dev", None, _linux.MS_MOVE)
+    _linux.mount_setattr(root + "/dev", _linux.MOUNT_ATTR_RDONLY, recursive=False)
+    os.rmdir(stage)
 
 
-def _code_paths_under_tmp() -> list[str]:
-    """Directories under /tmp that this interpreter imports from (a venv, PYTHONPATH entries)."""
-    root = os.path.realpath(TMP_ROOT) + os.sep
-    found = set()
-    for p in (*sys.path, sys.prefix, sys.exec_prefix, os.path.dirname(sys.executable)):
-        real = os.path.realpath(p) if p else ""
-        if real.startswith(root) and os.path.isdir(real):
-            found.add(real)
-    return sorted(p for p in found if not any(p.startswith(q + os.sep) for q in found))
+#: Host directories every program sees (read-only): what the interpreter and its libraries need.
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/sys")
 
 
-def _make_view(in_userns: bool, feat: Features) -> None:
-    """Read-only, nosuid, nodev file systems; a private writable /tmp and a minimal /dev.
+def _under(path: str, roots: list[str] | tuple[str, ...]) -> bool:
+    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
 
-    Code the interpreter imports from below /tmp (a virtual environment there, say) stays visible,
-    read-only, at the same path inside the private /tmp.
+
+def code_paths(modules: tuple[str, ...] = ()) -> list[str]:
+    """Host paths a job's interpreter imports from, outside the system directories.
+
+    The interpreter's prefixes, every ``sys.path`` entry, the packages of ``modules`` (and of
+    rerankeval) wherever they are installed, and the folders an editable install maps its
+    packages to (setuptools' ``__editable__`` finders put no entry on ``sys.path``). Computed
+    before the view is built, while the host's file system is still visible.
+    """
+    import importlib.util
+
+    found: set[str] = set()
+
+    def add(p: object) -> None:
+        if isinstance(p, str) and p and os.path.isabs(p) and os.path.exists(p):
+            real = os.path.realpath(p)
+            if real != os.sep:
+                found.add(real)
+
+    for p in (*sys.path, sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(sys.executable)):
+        add(p)
+    for name in {m.partition(".")[0] for m in (*modules, "rerankeval")}:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is not None:
+            for loc in spec.submodule_search_locations or ():
+                add(loc)
+            if spec.origin and os.path.isabs(spec.origin):
+                add(os.path.dirname(spec.origin))
+    for mod_name, mod in list(sys.modules.items()):
+        mapping = getattr(mod, "MAPPING", None) if mod_name.startswith("__editable__") else None
+        if isinstance(mapping, dict):
+            for loc in mapping.values():
+                add(loc)
+    system = [os.path.realpath(d) for d in SYSTEM_DIRS if os.path.isdir(d)]
+    kept = sorted(p for p in found if not _under(p, system))
+    return [p for p in kept if not any(p != q and _under(p, [q]) for q in kept)]
+
+
+def _bind(fd: int, target: str, ro: int) -> None:
+    if os.path.isdir(f"/proc/self/fd/{fd}"):
+        os.makedirs(target, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        open(target, "a").close()
+    _linux.mount(f"/proc/self/fd/{fd}", target, None, _linux.MS_BIND | _linux.MS_REC)
+    _linux.mount_setattr(target, ro, recursive=True)
+
+
+def _make_view(in_userns: bool, feat: Features, keep: list[str]) -> None:
+    """A new root holding only what the interpreter needs, read-only; a private /tmp and /dev.
+
+    The root is a tmpfs (staged on ``/tmp``) into which the system directories (:data:`SYSTEM_DIRS`),
+    ``/proc`` and the code paths ``keep`` are bind-mounted read-only at their own paths; the home
+    directory, caches, data sets and run directories are simply absent. ``/tmp`` inside it is a
+    fresh tmpfs (the jobs' working directories, wiped after every job); code paths below ``/tmp``
+    (a virtual environment there, say) are bound inside it. The supervisor then ``chroot``s into
+    it, so the zygote and every child see this view only.
     """
     _linux.mount(None, "/", None, _linux.MS_REC | _linux.MS_PRIVATE)
     ro = _linux.MOUNT_ATTR_RDONLY | _linux.MOUNT_ATTR_NOSUID | _linux.MOUNT_ATTR_NODEV
-    _linux.mount_setattr("/", ro, recursive=True)
-    keep = {p: os.open(p, os.O_PATH | os.O_DIRECTORY) for p in _code_paths_under_tmp()}
-    _linux.mount("tmpfs", TMP_ROOT, "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV, f"mode=1777,size={TMP_SIZE}")
-    for path, fd in keep.items():
-        os.makedirs(path, exist_ok=True)
-        _linux.mount(f"/proc/self/fd/{fd}", path, None, _linux.MS_BIND | _linux.MS_REC)
-        _linux.mount_setattr(path, ro, recursive=True)
-        os.close(fd)
-    feat.tmp_kept = sorted(keep)
-    _build_dev(in_userns)
-    os.rmdir(os.path.join(TMP_ROOT, ".rerankeval-dev"))
+    tmp = os.path.realpath(TMP_ROOT)
+    system = [d for d in SYSTEM_DIRS if os.path.lexists(d)]
+    fds = {p: os.open(p, os.O_PATH) for p in (*[d for d in system if not os.path.islink(d)], "/proc", *keep)}
+    root = TMP_ROOT
+    _linux.mount("tmpfs", root, "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV, "mode=755,size=8m")
+    try:
+        _populate_root(root, tmp, system, fds, ro)
+        _build_dev(in_userns, root)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            _linux.umount(root)  # never half-applied: the host's /tmp is back
+        raise
+    finally:
+        for fd in fds.values():
+            os.close(fd)
+    feat.tmp_kept = sorted(p for p in keep if _under(p, [tmp]))
+    feat.visible = sorted([*system, "/proc", "/dev (minimal)", "/tmp (private)", *keep])
+    os.chroot(root)
+    os.chdir("/")
     os.environ["TMPDIR"] = TMP_ROOT
     tempfile.tempdir = None
 
 
-def setup_supervisor() -> tuple[Features, JobCgroup | None]:
+def _populate_root(root: str, tmp: str, system: list[str], fds: dict[str, int], ro: int) -> None:
+    for d in ("tmp", "dev", "proc"):
+        os.mkdir(os.path.join(root, d), 0o755)
+    for d in system:
+        if os.path.islink(d):
+            os.symlink(os.readlink(d), root + d)
+    for p, fd in fds.items():
+        if not _under(p, [tmp]):
+            _bind(fd, root + p, ro)
+    _linux.mount_setattr(root, ro, recursive=True)
+    _linux.mount("tmpfs", root + TMP_ROOT, "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV,
+                 f"mode=1777,size={TMP_SIZE}")
+    for p, fd in fds.items():
+        if _under(p, [tmp]):
+            _bind(fd, root + TMP_ROOT + p[len(tmp):], ro)
+
+
+def setup_supervisor(keep: list[str] | None = None) -> tuple[Features, JobCgroup | None]:
     """Enters the supervisor's namespaces and builds its view; returns what holds.
 
     Called once, in the supervisor process, before any job and while it is still single-threaded
@@ -198,9 +280,11 @@ def setup_supervisor() -> tuple[Features, JobCgroup | None]:
     privileged = feat.root and not use_userns or feat.user_namespace
     if privileged:
         if _try(feat, "mount_view", _linux.unshare, _linux.CLONE_NEWNS):
-            feat.mount_view = _try(feat, "mount_view", _make_view, feat.user_namespace, feat)
+            feat.mount_view = _try(feat, "mount_view", _make_view, feat.user_namespace, feat,
+                                   code_paths() if keep is None else keep)
         feat.net_namespace = _try(feat, "net_namespace", _linux.unshare, _linux.CLONE_NEWNET)
         feat.ipc_namespace = _try(feat, "ipc_namespace", _linux.unshare, _linux.CLONE_NEWIPC)
+        feat.ipc_per_job = feat.ipc_namespace
     else:
         for name in ("mount_view", "net_namespace", "ipc_namespace", "pid_namespace"):
             feat.why.setdefault(name, "needs root or an unprivileged user namespace")
@@ -291,6 +375,26 @@ def install_filter(feat: Features) -> None:
     if feat.seccomp:
         own = None if feat.pid_namespace else os.getpid()
         _linux.install_seccomp(_linux.seccomp_program(own, unix_sockets_only=not feat.net_namespace))
+
+
+def wipe_ipc(feat: Features) -> None:
+    """Removes every System V object a job left (never the host's: only in the sandbox's own IPC namespace).
+
+    Runs in the zygote after a job's processes are gone. Cheaper than a fresh IPC namespace per job
+    (about 1.5 ms each, measured), with the same effect: the next job starts with none.
+    """
+    if not feat.ipc_per_job:
+        return
+    for kind in ("shm", "msg", "sem"):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) > 1 and fields[1].isdigit():
+                _linux.ipc_remove(kind, int(fields[1]))
 
 
 def wipe_private_tmp(feat: Features) -> None:

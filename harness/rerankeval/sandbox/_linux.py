@@ -266,3 +266,16 @@ def install_seccomp(program: bytes) -> None:
     fbuf = ctypes.create_string_buffer(fprog, len(fprog))
     prctl(PR_SET_NO_NEW_PRIVS, 1)
     prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.c_void_p(ctypes.addressof(fbuf)))
+
+
+_IPC_RMID = 0
+
+
+def ipc_remove(kind: str, ident: int) -> None:
+    """Removes one System V object (``shm``, ``msg`` or ``sem``); errors (already gone) are ignored."""
+    if kind == "shm":
+        _LIBC.shmctl(ident, _IPC_RMID, None)
+    elif kind == "msg":
+        _LIBC.msgctl(ident, _IPC_RMID, None)
+    elif kind == "sem":
+        _LIBC.semctl(ident, 0, _IPC_RMID)

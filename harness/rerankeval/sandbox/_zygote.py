@@ -139,6 +139,12 @@ def _reap_all(pid: int, in_pid_namespace: bool) -> int | None:
     return rc
 
 
+def _end_job(pid: int, feat: _isolation.Features) -> int | None:
+    rc = _reap_all(pid, feat.pid_namespace)
+    _isolation.wipe_ipc(feat)  # after every process of the job is gone
+    return rc
+
+
 def _spawn(
     sock: socket.socket,
     feat: _isolation.Features,
@@ -171,7 +177,7 @@ def _spawn(
     send_with_fds(sock, ("spawned", pid, key), fds)
     for fd in fds:
         os.close(fd)
-    send_with_fds(sock, ("exited", _reap_all(pid, feat.pid_namespace)), [])
+    send_with_fds(sock, ("exited", _end_job(pid, feat)), [])
 
 
 def _main(sock: socket.socket, feat: _isolation.Features, join_fds: list[int]) -> None:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from rerankeval.core.types import ProgramOutcome
-from rerankeval.errors import SandboxUnavailableError
+from rerankeval.errors import SandboxFaultError, SandboxUnavailableError
 from rerankeval.sandbox._protocol import read_frame, write_frame
 from rerankeval.sandbox.jobs import CallJob, TestsJob, lost_job
 
@@ -30,8 +32,39 @@ def _job_assets(job: Job) -> list[str]:
     return []
 
 
+def _code_path(preload: Sequence[str]) -> list[str]:
+    """This interpreter's ``sys.path`` for the supervisor, without the current folder when it is there
+    only because of ``python -m``/``-c`` (the sandbox shows every code path to programs, and the
+    current folder is often the one holding runs and data)."""
+    paths = [p for p in sys.path if p]
+    cwd = os.getcwd()
+    if sys.path and sys.path[0] in ("", cwd):
+        tops = {m.partition(".")[0] for m in (*preload, "rerankeval")}
+        here = [os.path.join(cwd, t) for t in tops]
+        if not any(os.path.exists(h) or os.path.exists(h + ".py") for h in here):
+            paths = [p for p in paths if os.path.realpath(p) != os.path.realpath(cwd)]
+    return paths
+
+
+#: What a user can do when the sandbox fails under a job (the cause comes first in the message).
+_FAULT_FIX = (
+    "This is a fault of the sandbox, not of the program: no verdict was recorded for the job and "
+    "results already finished are kept. Check that the machine has free memory and processes "
+    "(nothing is killing rerankeval's processes), then run the same command again (a rerank run: "
+    "add --resume)."
+)
+#: Start-up output lines of a supervisor kept for an error message.
+_LOG_TAIL = 4000
+
+
 class _Slot:
-    """One supervisor process and the assets it already holds."""
+    """One supervisor process and the assets it already holds.
+
+    A supervisor that dies, or whose zygote dies, under a job is replaced and the job runs again
+    (:meth:`run`); a second failure is a :class:`SandboxFaultError`, never a verdict, except where
+    the job could reach its own sandbox's processes (no PID namespace), where a job that brings its
+    sandbox down twice is judged as having crashed.
+    """
 
     def __init__(self, preload: Sequence[str]) -> None:
         self.preload = tuple(preload)
@@ -39,37 +72,77 @@ class _Slot:
         self.has: set[str] = set()
         self.features: dict[str, Any] = {}
         self.extra_env: dict[str, str] = {}  # set before start (tests: RERANKEVAL_SANDBOX_DISABLE)
+        self.faults: list[str] = []  # every sandbox fault seen (retried or not), for reports and tests
+        self.log = tempfile.TemporaryFile()  # the supervisor's and zygote's own stderr (library noise)
+        # One job at a time: a run abandoned mid-job (Ctrl-C, an error in the caller) leaves its thread
+        # finishing that job while the next run already uses this slot.
+        self.lock = threading.Lock()
+
+    def _command(self) -> list[str]:
+        cmd = [sys.executable]
+        if sys.version_info >= (3, 11):
+            cmd.append("-P")  # not the current folder: the sandbox shows only code paths
+        cmd += ["-m", "rerankeval.sandbox._supervisor"]
+        return cmd + (["--preload", ",".join(self.preload)] if self.preload else [])
 
     def start(self) -> None:
         if self.proc is not None:
             self.close(kill=True)  # a supervisor that exited on its own (its zygote died)
         env = {**os.environ, **self.extra_env}
-        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        env["PYTHONPATH"] = os.pathsep.join(_code_path(self.preload))
         env.pop("PYTHONSTARTUP", None)
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "rerankeval.sandbox._supervisor"],
+                self._command(),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
+                stderr=self.log,
                 env=env,
                 start_new_session=True,
             )
             assert self.proc.stdin is not None and self.proc.stdout is not None
             hello = read_frame(self.proc.stdout)
         except (OSError, EOFError) as e:
+            self.close(kill=True)
             raise SandboxUnavailableError(
-                f"cannot start the sandbox supervisor "
-                f"({sys.executable} -m rerankeval.sandbox._supervisor): {e}. "
-                "Check that rerankeval is installed in this interpreter."
+                f"cannot start the sandbox supervisor ({sys.executable} -m rerankeval.sandbox._supervisor): "
+                f"{e}. Check that rerankeval is installed in this interpreter. Its last output: "
+                f"{self.log_tail()!r}"
             ) from None
+        if hello[0] == "failed":
+            self.close(kill=True)
+            seen = ", ".join(dict(hello[2]).get("visible") or []) if len(hello) > 2 else ""
+            raise SandboxUnavailableError(
+                f"the sandbox cannot start: it {hello[1]}. A program in the sandbox sees only the system "
+                f"folders and this interpreter's code paths ({seen or 'the whole file system'}). "
+                "Fix: install "
+                "the package into this interpreter (pip install PACKAGE, or pip install -e CHECKOUT), or put "
+                "its folder on PYTHONPATH, and run again"
+            )
         if hello[0] != "ready":
+            self.close(kill=True)
             raise SandboxUnavailableError(f"sandbox supervisor answered {hello!r}")
         self.features = dict(hello[2]) if len(hello) > 2 else {}
         self.has = set()
-        if self.preload:
-            write_frame(self.proc.stdin, ("import", self.preload))
 
-    def run(self, job_id: int, job: Job, assets: Mapping[str, Any]) -> ProgramOutcome:
+    def log_tail(self) -> str:
+        """The last lines the supervisor (or its zygote) printed."""
+        with contextlib.suppress(OSError, ValueError):
+            self.log.seek(0, os.SEEK_END)
+            size = self.log.tell()
+            self.log.seek(max(0, size - _LOG_TAIL))
+            return self.log.read().decode("utf-8", "replace").strip()
+        return ""
+
+    def log_lines(self) -> list[str]:
+        """Everything the supervisor and its zygote printed (library noise such as jemalloc's)."""
+        with contextlib.suppress(OSError, ValueError):
+            self.log.seek(0)
+            return [ln for ln in self.log.read().decode("utf-8", "replace").splitlines() if ln.strip()]
+        return []
+
+    def _attempt(self, job_id: int, job: Job, assets: Mapping[str, Any]) -> ProgramOutcome | str:
+        """Runs the job once; its outcome, or the cause of a sandbox fault."""
         if self.proc is None or self.proc.poll() is not None:
             self.start()
         assert self.proc is not None and self.proc.stdin is not None and self.proc.stdout is not None
@@ -81,13 +154,51 @@ class _Slot:
             write_frame(self.proc.stdin, ("job", job_id, job))
             msg = read_frame(self.proc.stdout)
         except (EOFError, BrokenPipeError, OSError):
-            # The job took its supervisor down (e.g. it killed its parent): never a pass.
+            rc = self.proc.poll()
             self.close(kill=True)
-            return lost_job(job, "sandbox supervisor died")
+            return f"the sandbox supervisor died (exit status {rc})"
+        except Exception as e:  # noqa: BLE001 - an undecodable frame from our own supervisor
+            self.close(kill=True)
+            return f"the sandbox supervisor's answer could not be decoded ({e!r})"
+        if msg[0] == "fault":
+            if len(msg) > 3 and msg[3].get("exiting"):
+                self.close()
+            return str(msg[2])
+        if msg[0] != "result" or msg[1] != job_id or not isinstance(msg[2], ProgramOutcome):
+            self.close(kill=True)
+            return f"the sandbox supervisor answered out of turn ({str(msg[:2])[:80]})"
         outcome: ProgramOutcome = msg[2]
-        if len(msg) > 3 and msg[3].get("exiting"):
-            self.close()  # this supervisor cannot run more jobs; the next job starts a fresh one
         return outcome
+
+    def run(self, job_id: int, job: Job, assets: Mapping[str, Any]) -> ProgramOutcome:
+        """The job's outcome; a sandbox fault is retried once in a fresh supervisor.
+
+        Raises:
+            SandboxFaultError: The sandbox failed twice under this job.
+            SandboxUnavailableError: A fresh supervisor cannot start.
+        """
+        with self.lock:
+            return self._run(job_id, job, assets)
+
+    def _run(self, job_id: int, job: Job, assets: Mapping[str, Any]) -> ProgramOutcome:
+        causes: list[str] = []
+        for _ in range(2):
+            res = self._attempt(job_id, job, assets)
+            if isinstance(res, ProgramOutcome):
+                return res
+            causes.append(res)
+            self.faults.append(res)
+            log.warning("sandbox fault (%s); running the job again in a fresh sandbox", res)
+            self.close(kill=True)
+        if not self.features.get("pid_namespace") and all("died" in c for c in causes):
+            # Without a PID namespace a program can reach its zygote and supervisor: a job that
+            # brings them down every time is judged as having crashed (never a pass).
+            return lost_job(job, f"{causes[-1]}, twice: the program brought its sandbox down")
+        tail = self.log_tail()
+        raise SandboxFaultError(
+            f"the sandbox failed twice under one job: {causes[-1]}. {_FAULT_FIX}"
+            + (f" The supervisor's last output: {tail[-600:]!r}" if tail else "")
+        )
 
     def close(self, kill: bool = False) -> None:
         if self.proc is None:
@@ -110,6 +221,27 @@ class _Slot:
             except OSError:
                 pass
         self.proc = None
+
+
+def summarize_library_output(slots: Sequence[_Slot]) -> None:
+    """Logs once what libraries printed inside the sandbox (e.g. jemalloc's warnings), not line by line."""
+    counts: dict[str, int] = {}
+    for slot in slots:
+        for line in slot.log_lines():
+            counts[line] = counts.get(line, 0) + 1
+    if not counts:
+        return
+    common = sorted(counts.items(), key=lambda kv: -kv[1])
+    log.info(
+        "sandbox: libraries printed %d lines inside the sandbox (%d distinct; most common: %r x%d); "
+        "harmless to verdicts; RERANKEVAL_LOG_LEVEL=DEBUG lists them",
+        sum(counts.values()),
+        len(counts),
+        common[0][0][:160],
+        common[0][1],
+    )
+    for line, n in common:
+        log.debug("sandbox output x%d: %s", n, line)
 
 
 class LocalExecutor:
@@ -137,6 +269,15 @@ class LocalExecutor:
     def close(self) -> None:
         for s in self._slots:
             s.close()
+        summarize_library_output(self._slots)
+        for s in self._slots:
+            s.log.close()
+            s.log = tempfile.TemporaryFile()
+
+    @property
+    def faults(self) -> list[str]:
+        """Every sandbox fault seen so far (each was retried or stopped the run; none is a verdict)."""
+        return [f for s in self._slots for f in s.faults]
 
     def guarantees(self) -> dict[str, bool | str]:
         """The isolation guarantees in force for this executor's jobs (see ``sandbox.guarantees``)."""

@@ -4,7 +4,10 @@ Each Ray task carries a batch of jobs to a worker, which hands them to a sandbox
 keeps for its lifetime (the same ``_Slot`` and supervisor the local executor uses): untrusted code
 never runs in the Ray worker's own process, and a job's outcome is exactly what the local
 executor would report. Assets are stored once per run with ``ray.put``; a worker fetches only the
-ones its supervisor does not hold yet. A task whose worker dies is retried (``max_retries``).
+ones its supervisor does not hold yet. A task whose worker dies is retried (``max_retries``);
+past that, or when a batch's sandbox fails twice, :meth:`RayExecutor.run` raises
+:class:`~rerankeval.errors.SandboxFaultError`: the jobs get no verdict and the results already
+yielded stand.
 
 On one machine ``RayExecutor()`` starts a private Ray instance and stops it on :meth:`close`.
 On a cluster, start Ray on every node (``ray start --head`` / ``ray start --address HEAD:6379``),
@@ -19,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from rerankeval.core.types import ProgramOutcome
-from rerankeval.errors import MissingDependencyError
+from rerankeval.errors import MissingDependencyError, RerankEvalError, SandboxFaultError
 from rerankeval.sandbox.local import Job, _job_assets, _Slot
 
 log = logging.getLogger(__name__)
@@ -53,6 +56,26 @@ def _run_batch(
             assets.update(zip(missing, ray.get([asset_refs[k] for k in missing]), strict=True))
         out.append((i, slot.run(i, job, assets)))
     return out
+
+
+def _get(ray: Any, ref: Any) -> list[tuple[int, ProgramOutcome]]:
+    """A batch's results; a failure of the executor (never a verdict) as a one-line error."""
+    try:
+        return ray.get(ref)  # type: ignore[no-any-return]
+    except ray.exceptions.RayTaskError as e:
+        cause = getattr(e, "cause", None)
+        if isinstance(cause, RerankEvalError):
+            raise cause from None
+        raise SandboxFaultError(
+            f"a Ray task running sandbox jobs failed ({type(cause or e).__name__}: {cause or e}). "
+            "No verdict was recorded for its jobs; finished results are kept: run the same command again"
+        ) from None
+    except ray.exceptions.RayError as e:
+        raise SandboxFaultError(
+            f"the Ray executor lost a worker and gave up on its jobs ({type(e).__name__}). No verdict was "
+            "recorded for them; finished results are kept. Check the Ray cluster (ray status), then run the "
+            "same command again"
+        ) from None
 
 
 class RayExecutor:
@@ -127,7 +150,7 @@ class RayExecutor:
                 done, _ = ray.wait(list(pending), num_returns=1)
                 for ref in done:
                     pending.pop(ref)
-                    results = ray.get(ref)
+                    results = _get(ray, ref)
                     if progress is not None:
                         progress(len(results))
                     yield from results

@@ -10,7 +10,9 @@ anything; and rows are handed to ``on_row`` as jobs finish, so a run can append
 them to ``matrix.jsonl`` and resume after an interruption.
 
 Any executor with LocalExecutor's ``run(jobs, assets, progress)`` method works (a Ray executor,
-say): it must yield ``(job_index, ProgramOutcome)`` pairs as jobs complete.
+say): it must yield ``(job_index, ProgramOutcome)`` pairs as jobs complete, and raise (e.g.
+:class:`~rerankeval.errors.SandboxFaultError`) rather than yield an outcome when the sandbox itself
+failed: rows finished before that stay written and cached, the failed ones are neither.
 """
 
 from __future__ import annotations
@@ -37,8 +39,11 @@ DEFAULT_TIME_LIMIT_NOTE = (
     "it). "
     "Hung candidates dominate the cost (each costs the limit per test), which grows linearly with the limit."
 )
-#: v2: a program's annotations are evaluated, as in plain Python; v3: running out of memory is reported.
-CACHE_VERSION = "passmatrix-v3"
+#: v2: a program's annotations are evaluated, as in plain Python; v3: running out of memory is reported;
+#: v4: a fault of the sandbox is never a cell (earlier versions could cache it as a row of `e`), a
+#: child killed by a stray signal runs again, the sandbox shows programs no host files, and a test's
+#: comparisons with a literal are decided by the supervisor (see rerankeval.sandbox._outside).
+CACHE_VERSION = "passmatrix-v4"
 
 
 class Executor(Protocol):
@@ -190,7 +195,8 @@ def build_matrices(
     to_run: list[_Job] = []
     for job in jobs:
         hit = hits.get(job.key)
-        if isinstance(hit, dict) and len(hit.get("cells", "")) == len(job.unique_tests):
+        if _valid_row(hit, len(job.unique_tests)):
+            assert isinstance(hit, dict)
             emit(job, hit["cells"])
         else:
             to_run.append(job)
@@ -203,6 +209,15 @@ def build_matrices(
     )
     _run_jobs(to_run, executor, options, cache, emit)
     return _assemble(tasks, rows)
+
+
+_CELLS = frozenset(CELL.values())
+
+
+def _valid_row(hit: Any, n: int) -> bool:
+    """A cached row as :func:`_run_jobs` writes it: one known cell per distinct test."""
+    cells = hit.get("cells") if isinstance(hit, dict) else None
+    return isinstance(cells, str) and len(cells) == n and set(cells) <= _CELLS
 
 
 def _chunks(n: int, size: int) -> list[tuple[int, int]]:
