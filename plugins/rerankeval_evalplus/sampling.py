@@ -1,7 +1,9 @@
 """Sampling programs from a policy model into an EvalPlus samples file, resumably.
 
-The prompt and the answer extraction are those of the lm-eval tasks (``humaneval_plus_rm``,
-``mbpp_plus_rm``), so numbers from both paths are comparable. Problems go to the model in batches;
+The prompt (EvalPlus's instruction, with the answer pre-filled up to an open code block, as lm-eval
+sends it with ``--apply_chat_template``), the stop strings and the answer extraction are those of
+the lm-eval tasks (``humaneval_plus_rm``, ``mbpp_plus_rm``), so numbers from both paths are
+comparable. Problems go to the model in batches;
 as each batch returns, every problem's raw responses and the settings that produced them go to
 the sidecar ``<out>.generations.jsonl`` and its extracted programs to ``<out>`` (both fsynced).
 A run that stops (Ctrl-C, ``kill -9``, a crash) keeps every finished problem; ``resume=True``
@@ -153,7 +155,7 @@ def generate_samples(
         RunExistsError: ``out`` exists and neither ``resume`` nor ``overwrite`` was given.
         InputError: Resuming with other settings; repeated task ids.
     """
-    from rerankeval_lmeval.data import doc_fields
+    from rerankeval_lmeval.data import STOP, chat_prompt, doc_fields
 
     out = Path(out)
     config = config or SamplingConfig()
@@ -180,7 +182,7 @@ def generate_samples(
         for start in range(0, len(todo), step):
             batch = todo[start : start + step]
             docs = [doc_fields(dataset, p["task_id"], p["prompt"], p["entry_point"]) for _, p in batch]
-            prompts = [[{"role": "user", "content": d["instruction"]}] for d in docs]
+            prompts = [chat_prompt(d) for d in docs]
             seeds = None if config.seed is None else [config.seed + g * config.n for g, _ in batch]
             t0 = time.perf_counter()
             results = generator.generate_detailed(
@@ -189,6 +191,7 @@ def generate_samples(
                 temperature=config.temperature,
                 top_p=config.top_p,
                 max_tokens=config.max_tokens,
+                stop=STOP,
                 seed=seeds,
             )
             seconds = time.perf_counter() - t0

@@ -77,6 +77,18 @@ ANSWER_PREFIX = ("Below is a Python script with a self-contained function that s
                  "corresponding tests:\n```python\n{code_prefix}")
 
 
+#: Where an answer ends (the tasks' ``generation_kwargs.until``): the closing fence of its code block, or
+#: code that follows the solution.
+STOP = ("\n```\n", "\nif __name__ ==", "\nassert ")
+
+
+def chat_prompt(doc: dict[str, str]) -> list[dict[str, str]]:
+    """The chat an instruct model answers: the instruction, and the answer pre-filled with its prefix
+    (as lm-eval sends it with ``--apply_chat_template``: the model continues the open code block)."""
+    return [{"role": "user", "content": doc["instruction"]},
+            {"role": "assistant", "content": doc["answer_prefix"]}]
+
+
 def code_prefix(name: str, prompt: str, style: str = "instruct") -> str:
     """Code that the answer prefix already holds: with the ``complete`` style, the HumanEval+ prompt
     (signature and docstring, so the model writes the body); otherwise nothing (the model writes

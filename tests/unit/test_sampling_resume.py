@@ -149,3 +149,23 @@ def test_kill_9_twice_at_random_moments_then_resume_equals_an_uninterrupted_run(
     assert sorted(out.read_text().splitlines()) == sorted(whole.read_text().splitlines())
     side = _rows(sidecar_path(out))
     assert sorted(r["task_id"] for r in side) == sorted(p["task_id"] for p in PROBLEMS)  # none drawn twice
+
+
+def test_prompts_and_stops_are_the_lm_eval_tasks(tmp_path: Path) -> None:
+    import yaml
+
+    seen: list[tuple[object, object]] = []
+
+    class Recorder(Seeded):
+        def generate_detailed(self, prompts, n=1, temperature=0.8, top_p=0.95,  # type: ignore[no-untyped-def]
+                              max_tokens=512, stop=None, seed=None):
+            seen.append((prompts[0], stop))
+            return super().generate_detailed(prompts, n, temperature, top_p, max_tokens, stop, seed)
+
+    generate_samples("humaneval", PROBLEMS[:1], Recorder(), tmp_path / "s.jsonl", CONFIG)
+    prompt, stop = seen[0]
+    template = Path(__file__).resolve().parents[2] / "tasks" / "lmeval" / "_rerankeval_rm_template_yaml"
+    until = yaml.safe_load(template.read_text().replace("!function", ""))["generation_kwargs"]["until"]
+    assert list(stop) == until  # type: ignore[call-overload]
+    assert [m["role"] for m in prompt] == ["user", "assistant"]  # type: ignore[index, union-attr]
+    assert prompt[1]["content"].endswith("```python\n")  # type: ignore[index]

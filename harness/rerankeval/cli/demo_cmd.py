@@ -1,8 +1,10 @@
 """``rerankeval demo``: the whole job on embedded real models, offline, on CPU.
 
 Qwen2.5-Coder-0.5B-Instruct (shipped on PyPI, see :mod:`rerankeval.generation.embedded`) samples
-programs for the first HumanEval+ problems; Qwen2.5-Coder-1.5B-Instruct writes unit tests for
-them; every program runs against every test in the sandbox; the rerankers pick one program per
+programs for the first HumanEval+ problems and writes CodeT-style unit tests for them (sized to
+finish in about 15 minutes on 2 CPU cores, first-use model preparation included;
+``--test-generator vllm:qwen2.5-coder-1.5b`` writes better tests at about three times the cost);
+every program runs against every test in the sandbox; the rerankers pick one program per
 problem; EvalPlus's ground truth scores plain sampling, each reranker and the oracle. It runs the
 same commands a user runs (``models prepare``, ``samples generate``, ``tests generate``,
 ``rerank``, ``report``), one after another, in one folder, and says how long each step took.
@@ -16,7 +18,7 @@ from pathlib import Path
 import click
 
 DEFAULT_POLICY = "vllm:qwen2.5-coder-0.5b"
-DEFAULT_TESTER = "vllm:qwen2.5-coder-1.5b"
+DEFAULT_TESTER = "vllm:qwen2.5-coder-0.5b"
 
 
 @click.command()
@@ -50,7 +52,7 @@ DEFAULT_TESTER = "vllm:qwen2.5-coder-1.5b"
     help="EvalPlus release file (needed offline; default: EvalPlus's own resolution).",
 )
 @click.option(
-    "--limit", type=click.IntRange(min=1), default=12, show_default=True, help="Problems (the first K)."
+    "--limit", type=click.IntRange(min=1), default=10, show_default=True, help="Problems (the first K)."
 )
 @click.option(
     "-n", "n", type=click.IntRange(min=1), default=8, show_default=True, help="Programs per problem."
@@ -62,6 +64,10 @@ DEFAULT_TESTER = "vllm:qwen2.5-coder-1.5b"
     show_default=True,
     help="Test generations per problem (an assert generation holds several tests).",
 )
+@click.option("--max-tokens", type=click.IntRange(min=1), default=320, show_default=True,
+              help="Tokens per sampled program.")
+@click.option("--tests-max-tokens", type=click.IntRange(min=1), default=128, show_default=True,
+              help="Tokens per test generation (CodeT keeps the first 5 asserts of each).")
 @click.option(
     "--out", type=click.Path(path_type=Path, file_okay=False), default=Path("runs/demo"), show_default=True
 )
@@ -77,6 +83,8 @@ def demo(
     limit: int,
     n: int,
     tests_n: int,
+    max_tokens: int,
+    tests_max_tokens: int,
     out: Path,
     overwrite: bool,
 ) -> None:
@@ -88,6 +96,7 @@ def demo(
     from rerankeval.cli.tests_cmd import generate as tests_generate
     from rerankeval.errors import RunExistsError
     from rerankeval.generation import embedded, parse_backend_spec
+    from rerankeval.generation.engines import release_engines
 
     if (out / "run" / "run.json").exists() and not overwrite:
         raise RunExistsError(f"{out} holds an earlier demo. Pass --overwrite, or --out another folder")
@@ -119,16 +128,21 @@ def demo(
         step("prepare models", t)
     click.echo(f"[1/4] {n} programs for each of the first {limit} {dataset} problems from {model}", err=True)
     t = time.monotonic()
-    ctx.invoke(samples_generate, model=model, n=n, out=samples, max_tokens=512, overwrite=True, **common)
+    ctx.invoke(samples_generate, model=model, n=n, out=samples, max_tokens=max_tokens, overwrite=True,
+               **common)
     step("sample programs", t)
+    if test_generator != model:
+        release_engines()  # the policy's memory goes back before the test generator loads
     click.echo(
         f"[2/4] unit tests from {test_generator} ({tests_n} {style} generations per problem)", err=True
     )
     t = time.monotonic()
     ctx.invoke(
-        tests_generate, spec=test_generator, n=tests_n, style=style, out=tests, overwrite=True, **common
+        tests_generate, spec=test_generator, n=tests_n, style=style, max_tokens=tests_max_tokens, out=tests,
+        overwrite=True, **common
     )
     step("generate tests", t)
+    release_engines()
     click.echo(
         "[3/4] every program against every test in the sandbox; rerank; score with EvalPlus's ground truth",
         err=True,

@@ -118,7 +118,8 @@ def check_messages(messages: Sequence[Mapping[str, str]], where: str) -> None:
 
 
 def render_prompt_ids(tokenizer: Any, prompt: Prompt, where: str) -> list[int]:
-    """Token ids of a prompt: plain text as the tokenizer encodes it, messages through the chat template.
+    """Token ids of a prompt: plain text as the tokenizer encodes it, messages through the chat template
+    (a last ``assistant`` message is a pre-filled answer that the model continues).
 
     Raises:
         InputError: Chat messages for a tokenizer without a chat template.
@@ -130,7 +131,11 @@ def render_prompt_ids(tokenizer: Any, prompt: Prompt, where: str) -> list[int]:
                             "the model has no chat template but the prompt is a list of chat messages",
                             "Use an instruct/chat model, or a plain-text prompt (e.g. --style assert)")
     messages = [dict(m) for m in prompt]
-    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    if messages[-1]["role"] == "assistant":  # a pre-filled answer: the model continues it
+        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=False,
+                                             continue_final_message=True)
+    else:
+        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     return list(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 

@@ -101,6 +101,9 @@ class OpenAIGenerator(GeneratorBase):
                 choices = sorted(resp.choices, key=lambda c: c.index)
                 return [c.text or "" for c in choices], resp.usage
             messages: list[Any] = [dict(m) for m in prompt]
+            if messages[-1]["role"] == "assistant":  # a pre-filled answer the model continues (vLLM's server)
+                kw = {**kw, "extra_body": {**kw.get("extra_body", {}), "continue_final_message": True,
+                                           "add_generation_prompt": False}}
             resp = self.client.chat.completions.create(messages=messages, **kw)
             choices = sorted(resp.choices, key=lambda c: c.index)
             return [c.message.content or "" for c in choices], resp.usage
