@@ -307,6 +307,25 @@ def read_run_rows(
 # --- the run directory ---------------------------------------------------------------------------
 
 
+def read_run_meta(path: Path) -> dict[str, Any]:
+    """The ``run.json`` of the run directory ``path``.
+
+    Raises:
+        InputError: ``path`` holds no run.json, or it is not valid JSON.
+    """
+    meta_path = Path(path) / RUN_JSON
+    if not meta_path.is_file():
+        raise InputError.at(path, None, "not a run directory (run.json missing)",
+                            "Pass a directory written by 'rerankeval rerank'")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise InputError.at(meta_path, e.lineno, f"not valid JSON ({e.msg})", "Fix or rewrite run.json") from None
+    if not isinstance(meta, dict):
+        raise InputError.at(meta_path, 1, "a JSON object was expected", "Fix or rewrite run.json")
+    return meta
+
+
 def acquire_lock(lock: Path, what: str) -> int:
     """Takes an exclusive lock on the file ``lock`` (created if missing); returns its descriptor.
 

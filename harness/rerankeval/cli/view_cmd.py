@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import tempfile
@@ -12,26 +11,14 @@ from typing import Any
 import click
 
 from rerankeval.errors import InputError
+from rerankeval.runs import read_run_meta
 
 log = logging.getLogger(__name__)
 
 
 def _check_kind(run: Path) -> dict[str, Any]:
     """run.json of ``run``; refuses SWE-bench runs, whose layout differs, with what to use instead."""
-    meta_path = run / "run.json"
-    if not meta_path.is_file():
-        raise InputError.at(
-            run,
-            None,
-            "not a run directory (run.json missing)",
-            "Pass a directory written by 'rerankeval rerank'",
-        )
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise InputError.at(
-            meta_path, e.lineno, f"not valid JSON ({e.msg})", "Fix or rewrite run.json"
-        ) from None
+    meta = read_run_meta(run)
     if str(meta.get("command", "")).startswith("swebench") or meta.get("dataset") == "swebench":
         raise InputError.at(
             run,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from rerankeval.core.rerank import PassMatrix
 from rerankeval.core.types import Candidate
 from rerankeval.errors import InputError
-from rerankeval.runs import RUN_JSON, read_run_rows
+from rerankeval.runs import read_run_meta, read_run_rows
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -243,20 +243,7 @@ def load_run(
             with its tests or its ground truth.
     """
     path = Path(path)
-    meta_path = path / RUN_JSON
-    if not meta_path.exists():
-        raise InputError.at(
-            path,
-            None,
-            "not a run directory (run.json missing)",
-            "Pass a directory written by 'rerankeval rerank'",
-        )
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise InputError.at(
-            meta_path, e.lineno, f"not valid JSON ({e.msg})", "Fix or rewrite run.json"
-        ) from None
+    meta = read_run_meta(path)
     gold = _frame(path / "gold.jsonl", ["problem_id", "index", "passed"], required=True)
     gold["passed"] = gold["passed"].astype(bool)
     candidates = _frame(path / "candidates.jsonl", ["problem_id", "index"], required=False)
