@@ -28,21 +28,9 @@ def _datasets(shared_data: Path) -> dict[str, Path]:
 
 
 def _reference_tests(paths: dict[str, Path], out: Path) -> Path:
-    """Asserts of each dataset's first problems: the reference solution's output on two base inputs."""
-    from rerankeval.unittests.parse import test_id
-    from rerankeval_evalplus import load_dataset
+    from reference_tests import reference_tests
 
-    rows = []
-    for name, path in paths.items():
-        for p in list(load_dataset(name, path).problems.values())[:LIMIT]:
-            env: dict[str, Any] = {}
-            exec(p["prompt"] + p["canonical_solution"], env)  # noqa: S102 - the benchmark's own reference
-            for i, args in enumerate(p["base_input"][:2]):
-                t = f"assert {p['entry_point']}(*{args!r}) == {env[p['entry_point']](*args)!r}"
-                rows.append({"task_id": p["task_id"], "test_id": test_id(t), "test": t, "style": "assert",
-                             "generator": "reference", "sample_index": i, "count": 1})
-    out.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return out
+    return reference_tests(paths, out, LIMIT)
 
 
 def _lm_eval(model: str, model_args: str, tmp: Path, metadata: dict[str, str], env: dict[str, str]) -> Path:
