@@ -26,19 +26,13 @@ from typing import Any
 def _prompts(
     dataset: str, path: Path | None, k: int
 ) -> tuple[list[dict[str, Any]], list[list[dict[str, str]]]]:
+    """The first ``k`` problems and their chats exactly as ``samples generate`` sends them (the answer
+    pre-filled up to an open code block)."""
     from rerankeval_evalplus import load_dataset
-    from rerankeval_lmeval.data import doc_fields
+    from rerankeval_lmeval.data import chat_prompt, doc_fields
 
     problems = list(load_dataset(dataset, path).problems.values())[:k]
-    chats = [
-        [
-            {
-                "role": "user",
-                "content": doc_fields(dataset, p["task_id"], p["prompt"], p["entry_point"])["instruction"],
-            }
-        ]
-        for p in problems
-    ]
+    chats = [chat_prompt(doc_fields(dataset, p["task_id"], p["prompt"], p["entry_point"])) for p in problems]
     return problems, chats
 
 
@@ -53,8 +47,10 @@ def _bare(
         for g in range(len(prompts))
     ]
     t = time.perf_counter()
-    if chat:
-        outs = llm.chat(prompts, params, use_tqdm=False)
+    if chat:  # the last message is the pre-filled answer, which the model continues
+        outs = llm.chat(
+            prompts, params, use_tqdm=False, add_generation_prompt=False, continue_final_message=True
+        )
     else:
         outs = llm.generate(prompts, params, use_tqdm=False)
     secs = time.perf_counter() - t
@@ -79,7 +75,7 @@ def _rerankeval_samples(
 
 
 def _rerankeval_tests(
-    problems: list[dict[str, Any]], gen: Any, n: int, seed: int, batch: int
+    problems: list[dict[str, Any]], gen: Any, n: int, seed: int, batch: int, max_tokens: int
 ) -> tuple[int, float]:
     from rerankeval.core.types import Problem
     from rerankeval.unittests.generate import GenerationConfig, generate_tests
@@ -91,7 +87,7 @@ def _rerankeval_tests(
             probs,
             gen,
             Path(d) / "t.jsonl",
-            GenerationConfig(style="assert", n=n, seed=seed, batch_problems=batch),
+            GenerationConfig(style="assert", n=n, seed=seed, batch_problems=batch, max_tokens=max_tokens),
         )
         return s.completion_tokens, time.perf_counter() - t
 
@@ -104,6 +100,7 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=8, help="samples per problem")
     ap.add_argument("--tests-n", type=int, default=4, help="test generations per problem")
     ap.add_argument("--max-tokens", type=int, default=512)
+    ap.add_argument("--tests-max-tokens", type=int, default=128, help="as the demo (CodeT keeps 5 asserts)")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument(
         "--batch-problems", default="16", help="rerankeval problems per call; a list compares them"
@@ -115,6 +112,7 @@ def main() -> None:
     from rerankeval.generation.engines import vllm_engine
     from rerankeval.unittests.parse import CODET_LIMIT  # noqa: F401 - the assert style's parser
     from rerankeval.unittests.prompts import DEFAULTS, build_prompt
+    from rerankeval_lmeval.data import STOP
 
     problems, chats = _prompts("humaneval", args.dataset_path, args.problems)
     batches = [int(b) for b in args.batch_problems.split(",")]
@@ -122,7 +120,7 @@ def main() -> None:
     print(
         f"{args.problems} HumanEval+ problems; sampling: n={args.n}, T=0.8, top-p 0.95, "
         f"max {args.max_tokens} tokens; tests (CodeT assert prompt): n={args.tests_n}, "
-        f"max {settings.max_tokens} tokens; "
+        f"max {args.tests_max_tokens} tokens; "
         f"{args.rounds} rounds; cores: {os.cpu_count()}"
     )
     for name in args.models.split(","):
@@ -147,13 +145,19 @@ def main() -> None:
             for b in batches:
                 tok, sec = _rerankeval_samples("humaneval", problems, gen, args.n, args.max_tokens, seed, b)
                 rows.setdefault(f"sampling  rerankeval (batch {b})", []).append(tok / sec)
-            tok, sec = _bare(llm, chats, args.n, args.max_tokens, seed, None, True)
+            tok, sec = _bare(llm, chats, args.n, args.max_tokens, seed, list(STOP), True)
             rows.setdefault("sampling  bare LLM.chat", []).append(tok / sec)
             for b in batches:
-                tok, sec = _rerankeval_tests(problems, gen, args.tests_n, seed, b)
+                tok, sec = _rerankeval_tests(problems, gen, args.tests_n, seed, b, args.tests_max_tokens)
                 rows.setdefault(f"tests     rerankeval (batch {b})", []).append(tok / sec)
             tok, sec = _bare(
-                llm, test_prompts, args.tests_n, settings.max_tokens, seed, list(settings.stop) or None, False
+                llm,
+                test_prompts,
+                args.tests_n,
+                args.tests_max_tokens,
+                seed,
+                list(settings.stop) or None,
+                False,
             )
             rows.setdefault("tests     bare LLM.generate", []).append(tok / sec)
         width = max(len(k) for k in rows)
