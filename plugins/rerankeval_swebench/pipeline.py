@@ -21,7 +21,13 @@ from rerankeval.core.rerank import Ranking
 from rerankeval.core.rm_quality import QualityConfig
 from rerankeval.core.types import content_hash
 from rerankeval.errors import InputError
-from rerankeval.generation.scoring import Scorer, make_scorer, score_cached
+from rerankeval.generation.scoring import (
+    Scorer,
+    TemplateSet,
+    make_scorer,
+    score_cached,
+    verifier_prompt_from_file,
+)
 from rerankeval.runs import JsonlAppender, read_run_rows, write_json_atomic
 from rerankeval_swebench.data import (
     SweCandidate,
@@ -50,6 +56,8 @@ class RerankConfig:
         rm: Scorer spec (see :mod:`rerankeval.generation.scoring`).
         out: Run directory.
         template: ``patch`` or ``trajectory``.
+        prompt: A text file replacing the verifier prompt of ``template`` (see
+            :func:`~rerankeval.generation.scoring.verifier_prompt_from_file`).
         reports: Harness reports giving labels (``PATH`` or ``MODEL=PATH``); else ``resolved`` fields.
         model_name: Base of the predictions' model name (default: the candidates' shared name).
         name: Reranker name in ``<model>+rerank.<name>`` (default: from the scorer spec).
@@ -59,6 +67,8 @@ class RerankConfig:
         resume: Continue the run in ``out``.
         overwrite: Replace a run in ``out``.
         limit: Only the first ``limit`` instances (in candidate order).
+        mixed_only: Only the instances whose labelled candidates disagree (some resolve, some do
+            not): the only ones where the pick changes the outcome. Applied before ``limit``.
         harness: Grade the predictions with the SWE-bench harness (needs Docker).
         harness_dataset: Dataset the harness loads.
         run_id: Harness run id (default: the run directory's name).
@@ -71,6 +81,7 @@ class RerankConfig:
     rm: str
     out: Path
     template: str = "patch"
+    prompt: Path | None = None
     reports: tuple[str, ...] = ()
     model_name: str | None = None
     name: str | None = None
@@ -80,6 +91,7 @@ class RerankConfig:
     resume: bool = False
     overwrite: bool = False
     limit: int | None = None
+    mixed_only: bool = False
     harness: bool = False
     harness_dataset: str = "SWE-bench/SWE-bench_Lite"
     run_id: str | None = None
@@ -96,9 +108,19 @@ def scorer_name(spec: str) -> str:
     return f"{kind}-{model}"
 
 
-def _load(cfg: RerankConfig) -> tuple[dict[str, SweInstance], dict[str, list[SweCandidate]], dict[Key, bool]]:
+def template_of(cfg: RerankConfig) -> TemplateSet:
+    """The prompt templates of a run: ``cfg.template``, with the verifier prompt from ``cfg.prompt``.
+
+    Raises:
+        InputError: An unknown template name or a bad prompt file.
+    """
     if cfg.template not in TEMPLATES:
         raise InputError(f"unknown template '{cfg.template}'. Known: {', '.join(TEMPLATES)}")
+    base = TEMPLATES[cfg.template]
+    return verifier_prompt_from_file(cfg.prompt, base) if cfg.prompt is not None else base
+
+
+def _load(cfg: RerankConfig) -> tuple[dict[str, SweInstance], dict[str, list[SweCandidate]], dict[Key, bool]]:
     instances = read_instances(cfg.instances)
     cands = read_candidates(cfg.candidates)
     groups = group_by_instance(cands)
@@ -107,6 +129,14 @@ def _load(cfg: RerankConfig) -> tuple[dict[str, SweInstance], dict[str, list[Swe
         raise InputError.at(cfg.instances, None, f"{len(missing)} candidate instance(s) are not in the "
                             f"instances file (e.g. {missing[0]})",
                             "Give the SWE-bench split the candidates were made for")
+    if cfg.mixed_only:
+        every = [c for cs in groups.values() for c in cs]
+        known = labels_from_reports(every, cfg.reports) if cfg.reports else labels_from_field(every)
+        groups = {iid: cs for iid, cs in groups.items()
+                  if len({known.get((c.instance_id, c.index)) for c in cs} - {None}) == 2}
+        if not groups:
+            raise InputError("--mixed-only: no instance has both resolved and unresolved candidates. "
+                             "Check the labels (--report or the candidates' `resolved` fields)")
     if cfg.limit is not None:
         groups = dict(list(groups.items())[: cfg.limit])
     kept = [c for cs in groups.values() for c in cs]
@@ -129,7 +159,7 @@ def _write_inputs(out: Path, groups: Mapping[str, Sequence[SweCandidate]],
         tmp.replace(out / name)
 
 
-def _score(cfg: RerankConfig, scorer: Scorer, instances: Mapping[str, SweInstance],
+def _score(cfg: RerankConfig, scorer: Scorer, template: TemplateSet, instances: Mapping[str, SweInstance],
            groups: Mapping[str, Sequence[SweCandidate]], labels: Mapping[Key, bool],
            progress: Callable[[int], None] | None) -> dict[Key, tuple[float, float]]:
     path = cfg.out / "rm_scores.jsonl"
@@ -138,7 +168,6 @@ def _score(cfg: RerankConfig, scorer: Scorer, instances: Mapping[str, SweInstanc
     todo = [c for cs in groups.values() for c in cs if (c.instance_id, c.index) not in done]
     if progress and len(done):
         progress(sum(len(cs) for cs in groups.values()) - len(todo))
-    template = TEMPLATES[cfg.template]
     cache = None
     if cfg.cache and scorer.kind != "oracle":
         from rerankeval.cache import ResultCache
@@ -249,6 +278,8 @@ def run_rerank(cfg: RerankConfig, progress: Callable[[int], None] | None = None)
     inputs: dict[str, Path | None] = {"--instances": Path(cfg.instances)}
     inputs.update({f"--candidates ({i + 1})": Path(c) for i, c in enumerate(cfg.candidates)})
     inputs.update({f"--reports ({i + 1})": Path(r.rpartition("=")[2]) for i, r in enumerate(cfg.reports)})
+    if cfg.prompt is not None:
+        inputs["--prompt"] = Path(cfg.prompt)
     with RunDir(cfg.out, resume=cfg.resume, overwrite=cfg.overwrite, inputs=inputs,
                 own=lambda _meta: SWEBENCH_FILES) as run:
         return _run(cfg, run, progress)
@@ -262,8 +293,15 @@ SWEBENCH_FILES = ("run.json", "candidates.jsonl", "gold.jsonl", "rm_scores.jsonl
 def _run(cfg: RerankConfig, run: Any, progress: Callable[[int], None] | None) -> dict[str, Any]:
     t0 = time.monotonic()
     previous = run.previous or {}
+    template = template_of(cfg)
     instances, groups, labels = _load(cfg)
     scorer = make_scorer(cfg.rm, **cfg.scorer_options)
+    if previous.get("template") and previous["template"] != template.name:
+        raise InputError(f"{cfg.out} was scored with the prompt '{previous['template']}', this run asks for "
+                         f"'{template.name}'. Resume with the same --template/--prompt, or use another --out")
+    if cfg.prompt is not None and scorer.kind != "verifier":
+        raise InputError(f"--prompt sets a yes/no verifier's prompt, but {cfg.rm} is a {scorer.kind} scorer. "
+                         "Use a verifier:... scorer, or drop --prompt")
     name = cfg.name or scorer_name(cfg.rm)
     base = cfg.model_name or default_base_name([c for cs in groups.values() for c in cs])
     model = reranked_model_name(base, name)
@@ -271,10 +309,12 @@ def _run(cfg: RerankConfig, run: Any, progress: Callable[[int], None] | None) ->
             "status": "running", "command": "swebench rerank", "dataset": "swebench", "policy": "candidates",
             "test_generator": name, "config": {**asdict(cfg), "quality": asdict(cfg.quality)},
             "scorer": {"spec": scorer.spec, "kind": scorer.kind, "fingerprint": scorer.fingerprint},
-            "template": TEMPLATES[cfg.template].name, "model_name": model, "versions": _versions()}
+            "template": template.name,
+            "prompt": {"file": str(cfg.prompt), "messages": [list(m) for m in template.verifier.messages]}
+            if cfg.prompt is not None else None, "model_name": model, "versions": _versions()}
     run.write_meta(meta)
     _write_inputs(cfg.out, groups, labels)
-    scores = _score(cfg, scorer, instances, groups, labels, progress)
+    scores = _score(cfg, scorer, template, instances, groups, labels, progress)
     rankings = rank_instances(groups, scores)
     picks = _selections(cfg.out, name, groups, rankings, labels)
     preds = write_predictions(cfg.out / "predictions.jsonl", picks, model)

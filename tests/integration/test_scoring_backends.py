@@ -126,6 +126,24 @@ def test_swebench_pipeline_runs_with_a_tiny_verifier(tiny_lm_dir: Path, tmp_path
     rows = [json.loads(x) for x in (tmp_path / "run" / "rm_scores.jsonl").read_text().splitlines()]
     assert len(rows) == 9 and all(0.0 < r["prob"] < 1.0 for r in rows)
 
+    # a prompt file replaces the verifier's prompt: other tokens, other scores, recorded in run.json
+    prompt = tmp_path / "prompt.txt"
+    prompt.write_text("### system\nBe strict.\n### user\n{problem}\n{candidate}\nOK? {yes}/{no}\n")
+    base = ["swebench", "rerank", "--instances", str(inst), "--candidates", str(cands), "-R", "yes=Yes",
+            "-R", "no=No", "-R", "max_length=512", "--n-boot", "10", "--no-figures", "--prompt", str(prompt)]
+    res = CliRunner().invoke(cli, [*base, "--rm", f"verifier:hf:{tiny_lm_dir}", "--out", str(tmp_path / "p")],
+                             env={"RERANKEVAL_CACHE_DIR": str(tmp_path / "cache")}, catch_exceptions=False)
+    assert res.exit_code == 0, res.stderr
+    other = [json.loads(x) for x in (tmp_path / "p" / "rm_scores.jsonl").read_text().splitlines()]
+    assert [r["n_tokens"] for r in other] != [r["n_tokens"] for r in rows]
+    assert [r["score"] for r in other] != [r["score"] for r in rows]
+    meta = json.loads((tmp_path / "p" / "run.json").read_text())
+    assert meta["template"].startswith("swebench-patch+prompt-")
+    assert meta["prompt"]["messages"][0] == ["system", "Be strict."]
+    res = CliRunner().invoke(cli, [*base, "--rm", "oracle-labels", "--out", str(tmp_path / "o")],
+                             env={"RERANKEVAL_CACHE_DIR": str(tmp_path / "cache")})
+    assert res.exit_code == 1 and "--prompt sets a yes/no verifier's prompt" in res.stderr
+
 
 # ---------------------------------------------------------------------------------------------
 # vLLM's OpenAI-compatible server (about 20-60 s to start on CPU)

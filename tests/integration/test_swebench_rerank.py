@@ -140,3 +140,16 @@ def test_the_real_harness_grades_a_reranked_predictions_file(shared_data: Path, 
                          report_dir=tmp_path, instance_ids=[row["instance_id"]])
     assert report.name == "gold+rerank.test.rerankeval-docker-test.json"
     assert read_report(report).resolved == {row["instance_id"]}
+
+
+def test_mixed_only_keeps_the_instances_whose_candidates_disagree(tmp_path: Path) -> None:
+    inst, a, b = _write(tmp_path)
+    out = tmp_path / "run"
+    args = ["swebench", "rerank", "--instances", str(inst), "--candidates", str(a), "--candidates", str(b),
+            "--rm", "oracle-labels", "--out", str(out), "--n-boot", "0", "--no-figures", "--mixed-only"]
+    code, _, stderr = _invoke(args, {"RERANKEVAL_CACHE_DIR": str(tmp_path / "cache")})
+    assert code == 0, stderr
+    rows = [json.loads(x) for x in (out / "candidates.jsonl").read_text().splitlines()]
+    assert sorted({r["problem_id"] for r in rows}) == ["o__r-1", "o__r-3"]
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["rm_quality"]["n_problems_mixed"] == m["rm_quality"]["n_problems"] == 2

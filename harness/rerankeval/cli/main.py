@@ -76,6 +76,7 @@ def cli() -> None:
 
 
 def _register() -> None:
+    from rerankeval.cli.calibrate_cmd import calibrate
     from rerankeval.cli.demo_cmd import demo
     from rerankeval.cli.evaluate_cmd import evaluate
     from rerankeval.cli.lmeval_cmd import lmeval
@@ -89,6 +90,7 @@ def _register() -> None:
     from rerankeval.cli.tests_cmd import tests
     from rerankeval.cli.view_cmd import view
 
+    cli.add_command(calibrate)
     cli.add_command(demo)
     cli.add_command(evaluate)
     cli.add_command(lmeval)

@@ -107,6 +107,9 @@ def swebench() -> None:
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Run directory.")
 @click.option("--template", type=click.Choice(["patch", "trajectory"]), default="patch", show_default=True,
               help="Issue + patch, or issue + trajectory + patch.")
+@click.option("--prompt", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Text file with the verifier's prompt ({repo}, {problem}, {candidate}, {trajectory}, "
+                   "{yes}, {no} slots; '### system' / '### user' lines split messages).")
 @click.option("--report", "reports", multiple=True,
               help="Harness report <model>.<run_id>.json (or MODEL=PATH) labelling the candidates; "
                    "default: their `resolved` fields.")
@@ -118,6 +121,9 @@ def swebench() -> None:
 @_quality_options
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Only the first N instances (smoke runs).")
+@click.option("--mixed-only", is_flag=True,
+              help="Only instances whose candidates disagree (some resolved, some not): the only ones "
+                   "where the pick matters.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the score cache.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out (scores only what is missing).")
 @click.option("--overwrite", is_flag=True, help="Replace the run in --out.")
@@ -130,10 +136,11 @@ def swebench() -> None:
               help="Harness containers in parallel.")
 @click.option("--no-figures", is_flag=True, help="Skip the reliability diagram and RM@k figure.")
 def rerank(instances: Path, candidates: tuple[Path, ...], rm: str, out: Path, template: str,
-           reports: tuple[str, ...], model_name: str | None, name: str | None, rm_args: tuple[str, ...],
-           ks: str, threshold: float, bins: int, bin_strategy: str, n_boot: int, seed: int, limit: int | None,
-           no_cache: bool, resume: bool, overwrite: bool, run_harness: bool, harness_dataset: str,
-           run_id: str | None, max_workers: int, no_figures: bool) -> None:
+           prompt: Path | None, reports: tuple[str, ...], model_name: str | None, name: str | None,
+           rm_args: tuple[str, ...], ks: str, threshold: float, bins: int, bin_strategy: str, n_boot: int,
+           seed: int, limit: int | None, mixed_only: bool, no_cache: bool, resume: bool, overwrite: bool,
+           run_harness: bool, harness_dataset: str, run_id: str | None, max_workers: int,
+           no_figures: bool) -> None:
     """Score candidate patches, pick one per instance, write predictions and metrics."""
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
@@ -141,9 +148,11 @@ def rerank(instances: Path, candidates: tuple[Path, ...], rm: str, out: Path, te
     from rerankeval_swebench.pipeline import RerankConfig, run_rerank
 
     cfg = RerankConfig(instances=instances, candidates=candidates, rm=rm, out=out, template=template,
+                       prompt=prompt,
                        reports=reports, model_name=model_name, name=name, scorer_options=_options(rm_args),
                        quality=_quality(ks, threshold, bins, bin_strategy, n_boot, seed), cache=not no_cache,
-                       resume=resume, overwrite=overwrite, limit=limit, harness=run_harness,
+                       resume=resume, overwrite=overwrite, limit=limit, mixed_only=mixed_only,
+                       harness=run_harness,
                        harness_dataset=harness_dataset, run_id=run_id, max_workers=max_workers,
                        figures=not no_figures)
     with logging_redirect_tqdm(), tqdm(unit="cand", desc="score", disable=None) as bar:

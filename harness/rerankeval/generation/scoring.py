@@ -28,6 +28,7 @@ import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from rerankeval.core.types import content_hash
@@ -102,6 +103,69 @@ CODE_TEMPLATE = TemplateSet(
                             add_generation_prompt=True),
     long_fields=("problem", "candidate"),
 )
+
+
+def verifier_prompt_from_file(path: str | Path, base: TemplateSet) -> TemplateSet:
+    """``base`` with its verifier prompt read from a text file (the head template is kept).
+
+    The file is the verifier's prompt with ``{field}`` slots: the fields ``base`` fills (e.g.
+    ``{problem}``, ``{candidate}``; SWE-bench also ``{repo}``, ``{trajectory}``) and ``{yes}`` /
+    ``{no}``, the label words; literal braces are written ``{{`` and ``}}``. Without headers the
+    whole file is one user message; lines ``### system`` and ``### user`` start a message of that
+    role. The model's answer follows the last message (the chat template's generation prompt).
+    The file's text is part of the template's fingerprint, so cached scores never mix prompts.
+
+    Raises:
+        InputError: The file cannot be read, is empty, uses an unknown slot or a malformed brace,
+            or lacks ``{candidate}``.
+    """
+    import string
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError.at(path, None, f"cannot read the prompt file ({e})",
+                            "Give a UTF-8 text file") from None
+    messages: list[tuple[str, list[str]]] = []
+    for line in text.splitlines(keepends=True):
+        head = line.strip().lower()
+        if head in ("### system", "### user"):
+            messages.append((head[4:], []))
+        elif messages:
+            messages[-1][1].append(line)
+        elif line.strip():
+            messages.append(("user", [line]))
+    msgs = tuple((role, "".join(lines).strip("\n")) for role, lines in messages if "".join(lines).strip())
+    if not msgs or msgs[-1][0] != "user":
+        raise InputError.at(path, None, "holds no prompt (or ends with a system message)",
+                            "Write the verifier's question as the last (user) message")
+    known = set(base.long_fields) | {"yes", "no", "repo"} | _slots(base.verifier)
+    used: set[str] = set()
+    for _, body in msgs:
+        try:
+            used |= {f for _, f, _, _ in string.Formatter().parse(body) if f is not None}
+        except ValueError as e:
+            raise InputError.at(path, None, f"malformed braces ({e})",
+                                "Write literal braces as {{ and }}") from None
+    unknown = sorted(used - known)
+    if unknown:
+        raise InputError.at(path, None, f"unknown slot(s) {', '.join('{' + u + '}' for u in unknown)}",
+                            f"Use only {', '.join('{' + k + '}' for k in sorted(known))}; write literal "
+                            "braces as {{ and }}")
+    if "candidate" not in used:
+        raise InputError.at(path, None, "never shows the candidate ({candidate} is missing)",
+                            "Put {candidate} where the program or patch goes")
+    tag = content_hash(text)[:12]
+    return TemplateSet(name=f"{base.name}+prompt-{tag}", head=base.head,
+                       verifier=PromptTemplate(msgs, add_generation_prompt=True),
+                       long_fields=tuple(f for f in base.long_fields if f in used))
+
+
+def _slots(template: PromptTemplate) -> set[str]:
+    import string
+
+    return {f for _, body in template.messages for _, f, _, _ in string.Formatter().parse(body) if f}
 
 
 @dataclass(frozen=True, slots=True)

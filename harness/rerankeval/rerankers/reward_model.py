@@ -24,6 +24,7 @@ from rerankeval.generation.scoring import (
     TemplateSet,
     make_scorer,
     score_cached,
+    verifier_prompt_from_file,
 )
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,9 @@ class RewardModelReranker:
         rm: Scorer spec, e.g. ``vllm:TIGER-Lab/AceCodeRM-7B`` or ``verifier:vllm:ksshumab/SWE-RM``.
             May be omitted when every item carries ``rm_scores``.
         template: ``"code"`` (problem + candidate program) or a :class:`TemplateSet`.
+        prompt: A text file replacing the verifier prompt of ``template`` (slots ``{problem}``,
+            ``{candidate}``, ``{yes}``, ``{no}``; see
+            :func:`~rerankeval.generation.scoring.verifier_prompt_from_file`).
         batch_size: Inputs per forward pass or request.
         max_length: Longest prompt in tokens (default: the model's context).
         yes: Verifier label word for "correct" (one token; default ``YES``).
@@ -51,7 +55,7 @@ class RewardModelReranker:
 
     name = "rm"
 
-    def __init__(self, rm: str | None = None, template: str | TemplateSet = "code",
+    def __init__(self, rm: str | None = None, template: str | TemplateSet = "code", prompt: str | None = None,
                  batch_size: int | None = None, max_length: int | None = None, yes: str | None = None,
                  no: str | None = None, chat_template: bool | None = None, cache: bool = True) -> None:
         if isinstance(template, str):
@@ -59,6 +63,8 @@ class RewardModelReranker:
                 raise InputError(f"reranker 'rm': unknown template '{template}'. "
                                  f"Known: {', '.join(TEMPLATES)}")
             template = TEMPLATES[template]
+        if prompt is not None:
+            template = verifier_prompt_from_file(prompt, template)
         self.template = template
         self.rm = rm
         self.scorer: Scorer | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -149,3 +150,54 @@ def test_cache_keys_follow_the_model_files_not_just_the_spec(tmp_path: Path,
     assert make_scorer("hf:m", max_length=64).fingerprint != first
     (tmp_path / "m" / "model.safetensors").write_bytes(b"new weights")
     assert make_scorer("hf:m").fingerprint != first
+
+
+# ---------------------------------------------------------------------------------------------
+# verifier prompts from files
+
+
+def test_a_prompt_file_replaces_the_verifier_prompt_and_changes_the_fingerprint(tmp_path: Path) -> None:
+    from rerankeval.generation.scoring import verifier_prompt_from_file
+
+    f = tmp_path / "p.txt"
+    f.write_text("### system\nYou review code.\n### user\nTask:\n{problem}\nCode:\n{candidate}\n"
+                 "Write {{ok}}? {yes}/{no}\n")
+    t = verifier_prompt_from_file(f, CODE_TEMPLATE)
+    msgs = t.verifier.render({"problem": "P", "candidate": "C", "yes": "Y", "no": "N"})
+    assert msgs == [{"role": "system", "content": "You review code."},
+                    {"role": "user", "content": "Task:\nP\nCode:\nC\nWrite {ok}? Y/N"}]
+    assert t.head == CODE_TEMPLATE.head and t.verifier.add_generation_prompt
+    assert t.fingerprint != CODE_TEMPLATE.fingerprint and t.name.startswith("code+prompt-")
+    f.write_text(f.read_text().replace("You review", "You check"))
+    assert verifier_prompt_from_file(f, CODE_TEMPLATE).fingerprint != t.fingerprint  # the text is in the key
+    plain = tmp_path / "plain.txt"
+    plain.write_text("Is this right?\n{candidate}\n")
+    t2 = verifier_prompt_from_file(plain, CODE_TEMPLATE)
+    assert t2.verifier.messages == (("user", "Is this right?\n{candidate}"),)
+    assert t2.long_fields == ("candidate",)  # only the fields the prompt shows are cut to fit
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("{problem}\n{canddiate}", "unknown slot(s) {canddiate}"),
+    ("{problem} only", "{candidate} is missing"),
+    ("{candidate} {", "malformed braces"),
+    ("   \n", "holds no prompt"),
+    ("{candidate}\n### system\nbe brief", "ends with a system message"),
+])
+def test_bad_prompt_files_fail_naming_the_file_and_the_fix(tmp_path: Path, text: str, message: str) -> None:
+    from rerankeval.generation.scoring import verifier_prompt_from_file
+
+    f = tmp_path / "bad.txt"
+    f.write_text(text)
+    with pytest.raises(InputError, match=re.escape(message)) as e:
+        verifier_prompt_from_file(f, CODE_TEMPLATE)
+    assert str(f) in str(e.value)
+
+
+def test_the_rm_reranker_takes_a_prompt_file(tmp_path: Path) -> None:
+    from rerankeval.rerankers.reward_model import RewardModelReranker
+
+    f = tmp_path / "p.txt"
+    f.write_text("Problem {problem}\nAnswer {candidate}\nCorrect? {yes} or {no}")
+    r = RewardModelReranker(rm="oracle-labels", prompt=str(f))
+    assert r.template.verifier.messages[0][1].startswith("Problem {problem}")
