@@ -85,6 +85,35 @@ def selection_metrics(groups: Mapping[str, Sequence[SweCandidate]], rankings: Ma
     }
 
 
+def per_run_metrics(groups: Mapping[str, Sequence[SweCandidate]], scores: Scores, labels: Mapping[Key, bool],
+                    rankings: Mapping[str, Ranking]) -> dict[str, dict[str, Any]]:
+    """Per agent run (system): its labelled candidates, how many resolve, the reward model's mean
+    probability on its resolved and unresolved ones, its pooled AUC, and how often the reranker
+    picked it (and how often that pick resolved)."""
+    from rerankeval.core.rm_metrics import roc_auc
+
+    out: dict[str, dict[str, Any]] = {}
+    acc: dict[str, list[tuple[float, float, bool]]] = {}
+    picks: dict[str, list[bool]] = {}
+    for iid, cs in groups.items():
+        for c in cs:
+            key = (iid, c.index)
+            if key in labels:
+                acc.setdefault(c.run, []).append((*scores[key], labels[key]))
+        if all((iid, c.index) in labels for c in cs):
+            chosen = cs[rankings[iid].pick]
+            picks.setdefault(chosen.run, []).append(labels[(iid, chosen.index)])
+    for run, rows in sorted(acc.items()):
+        pos = [p for _, p, y in rows if y]
+        neg = [p for _, p, y in rows if not y]
+        out[run] = {"n_candidates": len(rows), "n_resolved": len(pos),
+                    "mean_prob_resolved": sum(pos) / len(pos) if pos else math.nan,
+                    "mean_prob_unresolved": sum(neg) / len(neg) if neg else math.nan,
+                    "auc": roc_auc([s for s, _, _ in rows], [y for _, _, y in rows]),
+                    "picked": len(picks.get(run, [])), "picked_resolved": sum(picks.get(run, []))}
+    return out
+
+
 def all_metrics(groups: Mapping[str, Sequence[SweCandidate]], scores: Scores, labels: Mapping[Key, bool],
                 n_benchmark: int, quality: QualityConfig) -> dict[str, Any]:
     """Selection metrics and reward-model quality (see :func:`rm_quality`) in one JSON-ready dict."""
@@ -93,5 +122,6 @@ def all_metrics(groups: Mapping[str, Sequence[SweCandidate]], scores: Scores, la
     n_unlabelled = sum(1 for iid in groups if iid not in {p.problem_id for p in problems})
     return {"selection": selection_metrics(groups, rankings, labels, n_benchmark),
             "rm_quality": rm_quality(problems, quality),
+            "per_run": per_run_metrics(groups, scores, labels, rankings),
             "n_instances_with_candidates": len(groups),
             "n_instances_unlabelled": n_unlabelled}

@@ -57,6 +57,10 @@ def test_oracle_scorer_run_writes_predictions_and_reaches_the_oracle_bounds(tmp_
     assert sel["rerank"]["resolved"] == sel["oracle"]["resolved"] == 3
     assert sel["rerank"]["rate_benchmark"] == pytest.approx(3 / 6) and sel["runs"]["org/A"]["resolved"] == 2
     assert q["auc"]["value"] == 1.0 and q["ece"]["value"] == 0.0
+    runs = m["per_run"]
+    assert runs["org/A"]["n_candidates"] == 5 and runs["org/A"]["n_resolved"] == 2 and runs["org/B"]["auc"] == 1.0
+    assert runs["org/A"]["picked"] + runs["org/B"]["picked"] == 5
+    assert runs["org/B"]["picked_resolved"] == 1 and runs["org/A"]["mean_prob_resolved"] == 1.0
     for row in q["rm_at_k"]:
         assert row["rm"]["value"] == pytest.approx(row["oracle"]["value"])
     assert (out / "report" / "fig_rm_at_k.png").stat().st_size > 0

@@ -88,6 +88,12 @@ def _summary(metrics: dict[str, Any]) -> None:
     for row in q["rm_at_k"]:
         click.echo(f"  RM@{row['k']:<3} {pct(row['rm']['value'])}  random {pct(row['random']['value'])}  "
                    f"oracle {pct(row['oracle']['value'])}")
+    if metrics.get("per_run"):
+        click.echo("per run: candidates, resolved, mean prob (resolved / unresolved), AUC, picked (resolved)")
+        for run, r in metrics["per_run"].items():
+            click.echo(f"  {run:<32} {r['n_candidates']:4d} {r['n_resolved']:4d}  "
+                       f"{r['mean_prob_resolved']:.3f} / {r['mean_prob_unresolved']:.3f}  {r['auc']:.3f}  "
+                       f"{r['picked']:4d} ({r['picked_resolved']})")
 
 
 @click.group("swebench")
