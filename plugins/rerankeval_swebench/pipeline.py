@@ -43,7 +43,6 @@ from rerankeval_swebench.prompts import TEMPLATES, score_input
 
 log = logging.getLogger(__name__)
 
-CHUNK = 64  # inputs scored between two appends to rm_scores.jsonl
 
 
 @dataclass(frozen=True)
@@ -174,9 +173,9 @@ def _score(cfg: RerankConfig, scorer: Scorer, template: TemplateSet, instances: 
 
         cache = ResultCache("rm_scores")
     try:
-        with JsonlAppender(path, sync_every=CHUNK) as f:
-            for start in range(0, len(todo), CHUNK):
-                chunk = todo[start:start + CHUNK]
+        with JsonlAppender(path, sync_every=1) as f:
+            options = getattr(scorer, "options", None)
+            for chunk in _chunks(todo, getattr(options, "batch_size", 8)):
                 inputs = [score_input(instances[c.instance_id], c, template,
                                       labels.get((c.instance_id, c.index))) for c in chunk]
                 for c, r in zip(chunk, _checked_scores(scorer, inputs, template, cache, progress, len(done)),
@@ -184,10 +183,28 @@ def _score(cfg: RerankConfig, scorer: Scorer, template: TemplateSet, instances: 
                     done[(c.instance_id, c.index)] = (r.score, r.prob)
                     f.write({"problem_id": c.instance_id, "index": c.index, "scorer": scorer.spec,
                              **r.as_dict()})
+                f.flush()
     finally:
         if cache is not None:
             cache.close()
     return done
+
+
+def _chunks(todo: Sequence[SweCandidate], size: int) -> list[list[SweCandidate]]:
+    """Whole instances per chunk, at least ``size`` candidates where the instances allow it: the
+    rows of a chunk are written (fsynced) as soon as it is scored, so a kill loses at most the
+    instances in flight, and each model call still gets a full batch."""
+    out: list[list[SweCandidate]] = []
+    cur: list[SweCandidate] = []
+    for i, c in enumerate(todo):
+        cur.append(c)
+        last = i + 1 == len(todo) or todo[i + 1].instance_id != c.instance_id
+        if last and len(cur) >= size:
+            out.append(cur)
+            cur = []
+    if cur:
+        out.append(cur)
+    return out
 
 
 def _checked_scores(scorer: Scorer, inputs: Sequence[Any], template: Any, cache: Any,

@@ -497,10 +497,11 @@ def test_a_failing_swebench_scorer_is_a_harness_fault_and_resume_finishes(
 
     import rerankeval_swebench.pipeline as swe
     from rerankeval.cli.main import _register, cli
+    from rerankeval.generation.scoring import ScorerOptions
 
     _register()
     inst, cands = _swebench_inputs(tmp_path)
-    monkeypatch.setattr(swe, "CHUNK", 4)
+    monkeypatch.setattr(fault_runs.TextScorer, "options", ScorerOptions(batch_size=4), raising=False)
     args = [
         "swebench",
         "rerank",
