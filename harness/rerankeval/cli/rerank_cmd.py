@@ -51,18 +51,21 @@ def parse_rerankers(
 ) -> tuple[Any, ...]:
     """``--reranker name[:k=v,...]``, ``-R [name.]key=value`` and ``--rm SPEC`` into RerankerChoice values.
 
-    ``--rm`` is the model of every ``rm`` reranker that does not name one itself; the label stays
-    ``rm`` (the spec is recorded in run.json).
+    ``--rm`` is the model of every reranker that takes a reward model (``rm``, ``hybrid``) and does
+    not name one itself; the label stays the reranker's name (the spec is recorded in run.json).
     """
     from rerankeval.pipeline import RerankerChoice
+    from rerankeval.rerankers.registry import reranker_accepts
 
     parsed: list[tuple[str, dict[str, Any], str]] = []
     for spec in specs:
         name, _, rest = spec.partition(":")
         parsed.append((name.strip(), _pairs(rest, "--reranker"), spec.strip()))
-    if rm is not None and not any(p[0] == "rm" for p in parsed):
+    takes_rm = {p[0] for p in parsed if reranker_accepts(p[0], "rm")}
+    if rm is not None and not takes_rm:
         raise click.BadParameter(
-            "--rm names the model of the `rm` reranker: add --reranker rm", param_hint="--rm"
+            "--rm names the reward model of the rerankers that take one (rm, hybrid): add --reranker rm",
+            param_hint="--rm",
         )
     for raw in plugin_args:
         key, eq, val = raw.partition("=")
@@ -83,7 +86,7 @@ def parse_rerankers(
     out = []
     for name, args, _ in parsed:
         shown = label(name, args)
-        if rm is not None and name == "rm" and "rm" not in args:
+        if rm is not None and name in takes_rm and "rm" not in args:
             args = {"rm": rm, **args}
         out.append(RerankerChoice(shown, name, args))
     return tuple(out)

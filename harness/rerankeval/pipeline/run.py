@@ -31,7 +31,7 @@ from rerankeval.pipeline.evaluate import VIEWS, baseline_metrics, make_draws, ra
 from rerankeval.pipeline.inputs import Benchmark, GoldRow, TestCase, file_sha256, read_tests
 from rerankeval.pipeline.outputs import write_candidates, write_selections, write_tests
 from rerankeval.pipeline.rm_scoring import Scores, reward_quality, score_run, scoring_rerankers
-from rerankeval.rerankers.registry import load_reranker, reranker_spec
+from rerankeval.rerankers.registry import load_reranker, reranker_accepts, reranker_spec
 from rerankeval.runs import (
     RERANK_FILES,
     JsonlAppender,
@@ -281,8 +281,8 @@ def _load_rerankers(cfg: RerankConfig) -> tuple[list[Reranker], list[dict[str, A
     rerankers, specs = [], []
     for choice in cfg.rerankers:
         args = dict(choice.args)
-        if not cfg.cache and choice.name == "rm":
-            args.setdefault("cache", False)  # --no-cache covers the reward model's score cache too
+        if not cfg.cache and reranker_accepts(choice.name, "cache"):
+            args.setdefault("cache", False)  # --no-cache covers a reranker's own caches (model scores) too
         rerankers.append(load_reranker(choice.name, **args))
         specs.append({"label": choice.label, **reranker_spec(choice.name, choice.args).as_dict()})
     return rerankers, specs

@@ -167,6 +167,24 @@ def load_reranker(name: str, /, **args: Any) -> Reranker:
     return _validate(ep, obj)
 
 
+def reranker_accepts(name: str, arg: str) -> bool:
+    """Whether the reranker registered as ``name`` names the keyword argument ``arg`` (imports it).
+
+    Raises:
+        As :func:`load_reranker`, when the entry point cannot be found or imported.
+    """
+    ep = _find(name)
+    try:
+        factory = ep.load()
+    except ImportError as e:
+        raise PluginContractError(f"reranker '{name}' ({ep.value}) failed to import: {e}") from e
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == arg and p.kind is not inspect.Parameter.VAR_POSITIONAL for p in params)
+
+
 def reranker_spec(name: str, args: Mapping[str, Any] | None = None) -> RerankerSpec:
     """The :class:`RerankerSpec` of a discovered reranker (does not import it)."""
     ep = _find(name)
