@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from rerankeval.errors import InputError, RunExistsError
-from rerankeval.generation.base import Generator
+from rerankeval.generation.base import Generator, checked_generate
 from rerankeval.runs import JsonlAppender, read_jsonl
 from rerankeval.unittests.artifact import sidecar_path
 
@@ -185,9 +185,12 @@ def generate_samples(
             prompts = [chat_prompt(d) for d in docs]
             seeds = None if config.seed is None else [config.seed + g * config.n for g, _ in batch]
             t0 = time.perf_counter()
-            results = generator.generate_detailed(
+            results = checked_generate(
+                generator,
                 prompts,
-                n=config.n,
+                config.n,
+                what="policy model",
+                kept=len(done) + summary.problems,
                 temperature=config.temperature,
                 top_p=config.top_p,
                 max_tokens=config.max_tokens,

@@ -14,7 +14,9 @@ Faults: SIGKILL of the main process at random points (rerank with reward scoring
 the slow tier), a write that fails with ENOSPC in each run file, a real full disk (a tiny tmpfs,
 when this process may mount one), a truncated or corrupted line in every run file, two runs on one
 ``--out``, a reward-model backend that raises or returns malformed output, ``--overwrite`` next to
-user files and an input that lies at one of the run's output paths.
+user files and an input that lies at one of the run's output paths; for sample and test generation
+(``tests/fixtures/fault_generation.py``), SIGKILL at random points and a model backend that raises or
+returns malformed output.
 """
 
 from __future__ import annotations
@@ -544,3 +546,72 @@ def test_a_failing_swebench_scorer_is_a_harness_fault_and_resume_finishes(
     fault_figures.record(lost=lost, wrong=wrong, ok=ok)
     assert ok, (failed.output, status, len(before))
     assert lost == 0 and wrong == 0
+
+
+# --- sample and test generation: SIGKILL at random points, a backend that fails -------------------
+
+
+def _generated(out: Path) -> tuple[list[str], list[str]]:
+    from rerankeval.unittests.artifact import sidecar_path
+
+    return _lines(out), [json.loads(x)["task_id"] for x in _lines(sidecar_path(out))]
+
+
+@pytest.mark.parametrize("kind", ["tests", "samples"])
+def test_sigkill_of_generation_at_random_points_loses_and_draws_nothing_twice(
+    kind: str, tmp_path: Path
+) -> None:
+    import fault_generation
+
+    whole = tmp_path / "whole.jsonl"
+    fault_generation.run(kind, whole, fault_generation.Writer())
+    out = tmp_path / "out.jsonl"
+    script = [sys.executable, str(FIXTURES / "fault_generation.py"), kind, str(out)]
+    env = {**os.environ, "FAULT_GEN_DELAY": "0.25", "PYTHONPATH": os.pathsep.join([str(FIXTURES), *sys.path])}
+    rng = random.Random(11 if kind == "tests" else 12)
+    lost, progress = 0, []
+    for _ in range(2):
+        before = set(_lines(out))
+        n_before = len(_generated(out)[1])
+        proc = subprocess.Popen(script, env=env)
+        deadline = time.monotonic() + 60
+        while len(_generated(out)[1]) <= n_before and time.monotonic() < deadline:
+            time.sleep(0.02)  # wait for the run's first new batch, then kill at a random moment
+        time.sleep(rng.uniform(0.0, 0.3))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        lost += len(before - set(_lines(out)))
+        progress.append(len(_generated(out)[1]))
+    assert 0 < progress[0] < progress[1] < len(fault_generation.PROBLEMS)  # both kills landed mid-run
+    subprocess.run(script, env=env, check=True)
+    rows, drawn = _generated(out)
+    want, _ = _generated(whole)
+    wrong = len(set(rows) ^ set(want)) + (len(rows) - len(set(rows))) + (len(drawn) - len(set(drawn)))
+    fault_figures.record(lost=lost, wrong=wrong, ok=sorted(drawn) == sorted(set(drawn)))
+    assert lost == 0 and wrong == 0
+    assert sorted(rows) == sorted(want)
+
+
+@pytest.mark.parametrize("kind", ["tests", "samples"])
+@pytest.mark.parametrize("fault", ["raise", "short"])
+def test_a_failing_generation_backend_is_a_harness_fault_and_resume_finishes(
+    kind: str, fault: str, tmp_path: Path
+) -> None:
+    import fault_generation
+
+    whole = tmp_path / "whole.jsonl"
+    fault_generation.run(kind, whole, fault_generation.Writer())
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(HarnessFaultError) as e:
+        fault_generation.run(kind, out, fault_generation.Writer(fault=fault, fault_after=2))
+    before, drawn_before = _generated(out)
+    fault_generation.run(kind, out, fault_generation.Writer(), resume=True)
+    rows, drawn = _generated(out)
+    want, _ = _generated(whole)
+    msg = str(e.value)
+    ok = "vllm:fault-double" in msg and "--resume" in msg and "4 problems finished are kept" in msg
+    lost = len(set(before) - set(rows))
+    wrong = len(set(rows) ^ set(want)) + len(drawn) - len(set(drawn))
+    fault_figures.record(lost=lost, wrong=wrong, ok=ok and len(drawn_before) == 4)
+    assert ok, msg
+    assert len(drawn_before) == 4 and lost == 0 and wrong == 0  # two batches of two problems were on disk

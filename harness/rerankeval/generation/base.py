@@ -57,6 +57,44 @@ class Generator(Protocol):
         ...
 
 
+def checked_generate(generator: Generator, prompts: Sequence[Prompt], n: int, *, what: str, kept: int,
+                     **sampling: Any) -> list[Completions]:
+    """``generator.generate_detailed`` for a resumable run: a backend that fails is a harness fault.
+
+    A backend that raises (other than the project's own errors and Ctrl-C) or returns anything but
+    one :class:`Completions` of ``n`` texts per prompt stops the run with one line naming the
+    backend, the fault and the fix; nothing of the failed call is written.
+
+    Args:
+        generator: The backend.
+        prompts: One batch of prompts.
+        n: Samples per prompt.
+        what: What is generated, for the message (e.g. ``"test generator"``).
+        kept: Problems already finished and on disk (named in the message).
+        **sampling: ``temperature``, ``top_p``, ``max_tokens``, ``stop``, ``seed``.
+
+    Raises:
+        HarnessFaultError: The backend raised or returned malformed output.
+    """
+    from rerankeval.errors import HarnessFaultError, RerankEvalError
+
+    fix = f"Fix the model backend, then re-run with --resume: the {kept} problems finished are kept"
+    try:
+        out = generator.generate_detailed(prompts, n=n, **sampling)
+    except RerankEvalError:
+        raise
+    except Exception as e:  # noqa: BLE001 - any failure of the backend is reported as such
+        raise HarnessFaultError(f"{what} {generator.spec} failed: {type(e).__name__}: {e}. {fix}") from e
+    ok = isinstance(out, list) and len(out) == len(prompts) and all(
+        isinstance(c, Completions) and len(c.texts) == n and all(isinstance(t, str) for t in c.texts)
+        for c in out)
+    if not ok:
+        got = len(out) if isinstance(out, list) else type(out).__name__
+        raise HarnessFaultError(f"{what} {generator.spec} returned malformed output ({got} results for "
+                                f"{len(prompts)} prompts, or not {n} texts each). {fix}")
+    return out
+
+
 class GeneratorBase:
     """Implements :meth:`generate` on top of :meth:`generate_detailed` and checks the arguments."""
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from rerankeval.core.types import Problem
 from rerankeval.errors import InputError, RunExistsError
-from rerankeval.generation.base import Generator
+from rerankeval.generation.base import Generator, checked_generate
 from rerankeval.runs import JsonlAppender, read_jsonl
 from rerankeval.unittests.artifact import TestRow, iter_tests, sidecar_path
 from rerankeval.unittests.parse import CODET_LIMIT, Dedupe, TestStyle, parse_generations
@@ -161,7 +161,7 @@ def generate_tests(problems: Sequence[Problem], generator: Generator, out: Path,
             log.info("re-derived %d tests of finished problems from %s", len(missing), sidecar)
         for start in range(0, len(todo), max(1, config.batch_problems)):
             batch = todo[start:start + max(1, config.batch_problems)]
-            _run_batch(batch, generator, config, sampling, raw_out, tests_out, summary)
+            _run_batch(batch, generator, config, sampling, raw_out, tests_out, summary, len(done))
             if progress is not None:
                 progress(len(batch))
     return summary
@@ -169,13 +169,14 @@ def generate_tests(problems: Sequence[Problem], generator: Generator, out: Path,
 
 def _run_batch(batch: Sequence[tuple[int, Problem]], generator: Generator, config: GenerationConfig,
                sampling: dict[str, Any], raw_out: JsonlAppender, tests_out: JsonlAppender,
-               summary: GenerationSummary) -> None:
+               summary: GenerationSummary, done_before: int) -> None:
     prompts = [build_prompt(p, config.style, config.code_in_prompt) for _, p in batch]
     seeds = None if config.seed is None else [config.seed + g * config.n for g, _ in batch]
     t0 = time.perf_counter()
-    results = generator.generate_detailed(prompts, n=config.n, temperature=sampling["temperature"],
-                                          top_p=sampling["top_p"], max_tokens=sampling["max_tokens"],
-                                          stop=sampling["stop"], seed=seeds)
+    results = checked_generate(generator, prompts, config.n, what="test generator",
+                               kept=done_before + summary.problems, temperature=sampling["temperature"],
+                               top_p=sampling["top_p"], max_tokens=sampling["max_tokens"],
+                               stop=sampling["stop"], seed=seeds)
     seconds = time.perf_counter() - t0
     summary.seconds += seconds
     for (_, problem), prompt, result in zip(batch, prompts, results, strict=True):
