@@ -14,12 +14,12 @@ import itertools
 import logging
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from rerankeval.core.rerank import PassMatrix, Ranking, RerankItem
 from rerankeval.core.types import Candidate, content_hash
-from rerankeval.errors import InputError
+from rerankeval.errors import HarnessFaultError, InputError, RerankEvalError
 from rerankeval_lmeval.extract import extract_program
 from rerankeval_lmeval.options import TaskOptions
 
@@ -150,6 +150,7 @@ class RerankSession:
         Raises:
             UnknownPluginError: No reranker of that name is installed.
         """
+        from rerankeval.pipeline.rm_scoring import checked_score_items, scores_with_a_model
         from rerankeval.rerankers.registry import load_reranker
 
         key = f"{reranker}:{sorted((args or {}).items())!r}"
@@ -162,7 +163,19 @@ class RerankSession:
             raise InputError(f"reranker '{reranker}' needs reward-model scores, which this task does not "
                              "compute yet. Remove its filter from the task")
         with self._lock:
-            ev.rankings[key] = ranker.rank(ev.items(ranker.needs))
+            items = ev.items(ranker.needs)
+            if scores_with_a_model(ranker):  # checked here: a failing backend is a fault, never a score
+                scored = checked_score_items(reranker, ranker, items, fix="Fix the model backend (or the rm "
+                                             "spec in --metadata) and re-run lm_eval")
+                items = [replace(it, rm_scores=tuple(float(r.score) for r in rs))
+                         for it, rs in zip(items, scored, strict=True)]
+            try:
+                ev.rankings[key] = ranker.rank(items)
+            except RerankEvalError:
+                raise
+            except Exception as e:  # noqa: BLE001 - a reranker that breaks is the harness's fault
+                raise HarnessFaultError(f"reranker '{reranker}' failed: {type(e).__name__}: {e}. Fix the "
+                                        "reranker (or remove its filter) and re-run") from e
         return ev.rankings[key]
 
 

@@ -212,3 +212,17 @@ def test_tests_generated_on_the_fly_are_cached_for_the_next_run(inputs: dict[str
     monkeypatch.setattr("rerankeval.generation.load_generator", no_generation)
     second, _ = evaluate(meta)
     assert second["results"]["humaneval_plus_rm"] == first["results"]["humaneval_plus_rm"]
+
+
+@pytest.mark.parametrize("fault", ["raise", "nan"])
+def test_a_failing_reward_model_stops_the_task_as_a_harness_fault(inputs: dict[str, Any], fault: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import fault_runs
+
+    from rerankeval.errors import HarnessFaultError
+
+    scorer = fault_runs.TextScorer(fault=fault, fault_after=0)
+    monkeypatch.setattr("rerankeval.rerankers.reward_model.make_scorer", lambda spec, **kw: scorer)
+    with pytest.raises(HarnessFaultError,
+                       match="reward model .rm.*(failed|malformed).*Fix the model backend.*re-run lm_eval"):
+        evaluate({**inputs, "rm": "text"})

@@ -38,13 +38,21 @@ def scoring_rerankers(
     choices: Sequence[RerankerChoice], rerankers: Sequence[Reranker]
 ) -> list[tuple[RerankerChoice, Any]]:
     """The rerankers that score candidates with a model (``score_items``), not from ground truth."""
-    return [
-        (c, r)
-        for c, r in zip(choices, rerankers, strict=True)
-        if callable(getattr(r, "score_items", None))
-        and getattr(r, "scorer", None) is not None
-        and "gold" not in r.needs
-    ]
+    return [(c, r) for c, r in zip(choices, rerankers, strict=True) if scores_with_a_model(r)]
+
+
+def scores_with_a_model(reranker: Any) -> bool:
+    """Whether ``reranker`` scores candidates with a model (``score_items`` and a ``scorer``), not from
+    ground truth: such scores are computed once, checked, written and judged by the engine."""
+    return (callable(getattr(reranker, "score_items", None)) and getattr(reranker, "scorer", None) is not None
+            and "gold" not in reranker.needs)
+
+
+def checked_score_items(label: str, reranker: Any, items: Sequence[RerankItem], progress: Any = None,
+                        fix: str | None = None) -> list[list[Any]]:
+    """``reranker.score_items(items)``, checked: a backend that raises or returns malformed output is a
+    :class:`~rerankeval.errors.HarnessFaultError` naming the reranker, the problems and ``fix``."""
+    return _score_batch(RerankerChoice(label, label), reranker, items, progress, fix)
 
 
 #: Candidates scored per call of a reward model; their rows are on disk before the next call.
@@ -145,11 +153,11 @@ def _chunks(items: Sequence[RerankItem], size: int) -> list[list[RerankItem]]:
 
 
 def _score_batch(
-    choice: RerankerChoice, reranker: Any, batch: Sequence[RerankItem], progress: Any
+    choice: RerankerChoice, reranker: Any, batch: Sequence[RerankItem], progress: Any, fix: str | None = None
 ) -> list[list[Any]]:
     """One model call, checked: a backend that raises or returns malformed output is a harness fault."""
     where = f"{batch[0].problem_id}" + (f" .. {batch[-1].problem_id}" if len(batch) > 1 else "")
-    fix = (
+    fix = fix or (
         "Fix the model backend (or its spec), then re-run the same command with --resume: the candidates "
         "scored before are kept"
     )
