@@ -8,7 +8,9 @@ as a string, hence JSON: ``json.loads(sample["filtered_resps"][0])``, or :func:`
 :func:`rerankeval_lmeval.metrics.process_results` turns them into the per-document metric, and
 lm-eval averages over documents.
 
-``AllSamples`` (``pass@1,plain``): unbiased pass@1 over all N samples (fraction correct).
+``AllSamples`` (``pass@1,plain``): unbiased pass@1 over all N samples (fraction correct), and the
+unbiased pass@k (Chen et al. 2021) for each k of the ``pass_at_k`` option up to N
+(``pass@10,plain``, ``pass@100,plain``).
 ``Rerank`` (``pass@1,<name>``): expected accuracy of a uniform pick among the candidates the
 reranker ties for first (``reranker: first`` keeps sample 0).
 ``Oracle`` (``pass@n,oracle``): 1 when any of the N candidates is correct.
@@ -94,14 +96,19 @@ def _candidate_row(ev: Evaluation, d: int, i: int) -> dict[str, Any]:
 
 
 class AllSamples(_SessionFilter):
-    """Plain pass@1: every candidate's program and verdict, and the fraction that is correct."""
+    """Plain pass@1 and pass@k: every candidate's program and verdict, the fraction that is correct,
+    and the unbiased pass@k for the configured ks up to the number of candidates."""
 
     def rows(self, ev: Evaluation) -> list[dict[str, Any]]:
+        from rerankeval.core.passk import pass_at_k
+
         out = []
         for d, golds in enumerate(ev.golds):
             cands = [_candidate_row(ev, d, i) | {"program": ev.programs[d][i]} for i in range(len(golds))]
-            out.append({"metric": "pass@1", "value": sum(golds) / len(golds) if golds else 0.0,
-                        "n": len(golds), "correct": sum(golds), "candidates": cands})
+            n, c = len(golds), sum(golds)
+            metrics = {f"pass@{k}": pass_at_k(n, c, k) for k in self.session.options.ks if 1 < k <= n}
+            out.append({"metric": "pass@1", "value": c / n if n else 0.0, "n": n, "correct": c,
+                        "metrics": {"pass@1": c / n if n else 0.0, **metrics}, "candidates": cands})
         return out
 
 

@@ -15,7 +15,8 @@ from rerankeval_lmeval.filters import parse_row
 
 __all__ = ["METRICS", "process_results"]
 
-#: The metric names a row may carry (each must be in the task's ``metric_list``).
+#: The metric names a row may carry (each must be in the task's ``metric_list``; the task adds the
+#: ``pass@k`` of its ``pass_at_k`` option).
 METRICS = ("pass@1", "pass@n")
 
 
@@ -34,6 +35,8 @@ def process_results(doc: Mapping[str, Any], results: Sequence[Any]) -> dict[str,
         raise TypeError(f"{doc.get('task_id')}: expected one row of a rerankeval filter, got "
                         f"{str(results)[:200]}. Every filter of a *_rm task must be one of "
                         "rerankeval_lmeval.filters")
+    if isinstance(rows[0].get("metrics"), dict):  # the plain filter: pass@1 and the pass@k beside it
+        return {str(k): float(v) for k, v in rows[0]["metrics"].items()}
     return {str(rows[0]["metric"]): float(rows[0]["value"])}
 
 

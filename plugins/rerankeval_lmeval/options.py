@@ -21,6 +21,8 @@ metadata key        environment variable          meaning
 ``rm``              ``RERANKEVAL_RM``             execution-free reward model spec (``rerank-rm``)
 ``seed_per_repeat`` ``RERANKEVAL_SEED_PER_REPEAT`` ``auto`` / ``true`` / ``false`` (see below)
 ``prompt_style``    ``RERANKEVAL_PROMPT_STYLE``   ``instruct`` (default) or ``complete`` (see below)
+``pass_at_k``       ``RERANKEVAL_PASS_AT_K``      ks of the unbiased pass@k the ``plain`` filter reports
+                                                  beside pass@1 (default ``1/10/100``; those <= N)
 ==================  ============================  ===================================================
 
 ``seed_per_repeat``: lm-eval's OpenAI-compatible backends (``local-completions``,
@@ -58,7 +60,8 @@ ENV = {"repeats": "RERANKEVAL_REPEATS", "tests": "RERANKEVAL_TESTS",
        "test_style": "RERANKEVAL_TEST_STYLE", "tests_cache": "RERANKEVAL_TESTS_CACHE",
        "test_time_limit": "RERANKEVAL_TEST_TIME_LIMIT", "workers": "RERANKEVAL_WORKERS",
        "rm": "RERANKEVAL_RM", "seed_per_repeat": "RERANKEVAL_SEED_PER_REPEAT",
-       "dedupe_tests": "RERANKEVAL_DEDUPE_TESTS", "prompt_style": "RERANKEVAL_PROMPT_STYLE"}
+       "dedupe_tests": "RERANKEVAL_DEDUPE_TESTS", "prompt_style": "RERANKEVAL_PROMPT_STYLE",
+       "pass_at_k": "RERANKEVAL_PASS_AT_K"}
 PROMPT_STYLES = ("instruct", "complete")
 
 
@@ -83,6 +86,8 @@ class TaskOptions:
         seed: Base seed of the per-repeat seeds (the model arg ``seed``; lm-eval's default 1234).
         api_backend: Whether the model args name a ``base_url`` (an OpenAI-compatible backend).
         prompt_style: ``instruct`` or ``complete`` (see the module docstring).
+        pass_at_k: The ks of the unbiased pass@k over the N repeats, separated by ``/`` (lm-eval's
+            ``--metadata`` splits on commas), ``,`` or ``;`` (see :attr:`ks`).
     """
 
     dataset: str
@@ -100,6 +105,12 @@ class TaskOptions:
     seed: int = 1234
     api_backend: bool = False
     prompt_style: str = "instruct"
+    pass_at_k: str = "1/10/100"
+
+    @property
+    def ks(self) -> tuple[int, ...]:
+        """The ks of ``pass_at_k`` that N repeats can estimate (k <= N), with 1 always included."""
+        return tuple(sorted({1, *(k for k in _ks(self.pass_at_k) if k <= self.repeats)}))
 
     @property
     def per_repeat_seeds(self) -> bool:
@@ -148,6 +159,7 @@ class TaskOptions:
             raise InputError(f"prompt_style={self.prompt_style!r}: use {' or '.join(PROMPT_STYLES)}")
         if self.test_style not in ("unittest", "assert"):
             raise InputError(f"test_style={self.test_style!r}: use unittest or assert")
+        _ks(self.pass_at_k)
         if self.seed_per_repeat not in ("auto", "true", "false"):
             raise InputError(f"seed_per_repeat={self.seed_per_repeat!r}: use auto, true or false")
         if self.tests is not None and not Path(self.tests).is_file():
@@ -157,6 +169,17 @@ class TaskOptions:
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _ks(text: str) -> tuple[int, ...]:
+    parts = str(text).replace(" ", "").replace(",", "/").replace(";", "/").split("/")
+    try:
+        ks = tuple(int(k) for k in parts if k)
+    except ValueError:
+        ks = ()
+    if not ks or min(ks) < 1:
+        raise InputError(f"pass_at_k={text!r}: need integers >= 1 separated by '/', e.g. pass_at_k=1/10/100")
+    return ks
 
 
 def option(name: str, metadata: Mapping[str, Any] | None, default: Any = None,

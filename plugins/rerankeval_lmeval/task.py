@@ -121,6 +121,10 @@ class RerankTask(ConfigurableTask):
                 "test_generator=SPEC (e.g. vllm:MODEL or hf:MODEL; tests are generated once and cached), "
                 "or set RERANKEVAL_TESTS / RERANKEVAL_TEST_GENERATOR")
         cfg["repeats"] = options.repeats
+        declared = {m.get("metric") for m in cfg.get("metric_list") or []}
+        cfg["metric_list"] = [*(cfg.get("metric_list") or []),
+                              *({"metric": f"pass@{k}", "aggregation": "mean", "higher_is_better": True}
+                                for k in options.ks if f"pass@{k}" not in declared)]
         self._warned_greedy = False
         self.rerank_options = options
         self.rerank_session = RerankSession(options, metadata)

@@ -226,3 +226,24 @@ def test_a_failing_reward_model_stops_the_task_as_a_harness_fault(inputs: dict[s
     with pytest.raises(HarnessFaultError,
                        match="reward model .rm.*(failed|malformed).*Fix the model backend.*re-run lm_eval"):
         evaluate({**inputs, "rm": "text"})
+
+
+def test_plain_also_reports_the_unbiased_pass_at_k_up_to_the_repeats(inputs: dict[str, Any]) -> None:
+    from math import comb
+
+    res, _ = evaluate({**inputs, "pass_at_k": "2/3/10"})  # 10 > N = 4: not estimable, left out
+    got = res["results"]["humaneval_plus_rm"]
+
+    def unbiased(c: int, k: int) -> float:
+        return 1 - comb(N - c, k) / comb(N, k)
+
+    counts = [sum(v) for v in CORRECT.values()]
+    for k in (2, 3):
+        assert got[f"pass@{k},plain"] == pytest.approx(sum(unbiased(c, k) for c in counts) / len(counts))
+    assert "pass@10,plain" not in got and got["pass@1,plain"] == pytest.approx(EXPECTED["pass@1,plain"])
+    assert not any(key.startswith("pass@2,") and key != "pass@2,plain" for key in got)
+
+
+def test_a_bad_pass_at_k_is_refused_naming_the_option(inputs: dict[str, Any]) -> None:
+    with pytest.raises(InputError, match="pass_at_k='1/ten'"):
+        load_task({**inputs, "pass_at_k": "1/ten"})
