@@ -18,12 +18,13 @@ import contextlib
 import logging
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from rerankeval.cache import ResultCache
 from rerankeval.core.types import ProgramOutcome, content_hash
-from rerankeval.sandbox import CallJob, CheckerRef, Limits, LocalExecutor
+from rerankeval.sandbox import CallJob, CheckerRef, Executor, Limits, executor_or_local
 from rerankeval_evalplus.dataset import EvalPlusDataset
 from rerankeval_evalplus.samples import Sample
 
@@ -159,7 +160,7 @@ OnResult = Callable[[str, tuple[str, str, str], dict[str, Any]], None]
 
 def judge(dataset: EvalPlusDataset, samples: Sequence[Sample], *, parallel: int | None = None, cache: bool = True,
           config: JudgeConfig | None = None, progress: Callable[[int], None] | None = None,
-          executor: Any = None, done: Mapping[str, dict[str, Any]] | None = None,
+          executor: Executor | None = None, done: Mapping[str, dict[str, Any]] | None = None,
           on_result: OnResult | None = None) -> list[Verdict]:
     """Judges every sample on the base and plus inputs; returns verdicts aligned with ``samples``.
 
@@ -170,7 +171,7 @@ def judge(dataset: EvalPlusDataset, samples: Sequence[Sample], *, parallel: int 
         cache: Read and write the result cache.
         config: EvalPlus knobs (defaults = EvalPlus's).
         progress: Called with the number of finished runs (for a progress bar); total = :func:`count_runs`.
-        executor: An executor with ``run(jobs, assets, progress)`` (default: a new LocalExecutor).
+        executor: The sandbox executor (default: a new LocalExecutor, closed at the end).
         done: Results already known by cache key (``run_keys``), e.g. read back from a journal; not re-run.
         on_result: Called for each executed run as soon as it completes (before the cache sees it).
     """
@@ -228,7 +229,7 @@ def count_runs(samples: Sequence[Sample], base_only: bool = False) -> int:
 def _execute(dataset: EvalPlusDataset, expected: dict[str, dict[str, Any]], todo: list[tuple[str, str, str]],
              code_by_sha: dict[str, str], keys: dict[tuple[str, str, str], str], cfg: JudgeConfig,
              parallel: int | None, store: ResultCache, progress: Callable[[int], None] | None,
-             executor: Any, on_result: OnResult | None = None) -> dict[str, Any]:
+             executor: Executor | None, on_result: OnResult | None = None) -> dict[str, Any]:
     assets: dict[str, Any] = {}
     jobs: list[CallJob] = []
     import psutil
@@ -253,11 +254,11 @@ def _execute(dataset: EvalPlusDataset, expected: dict[str, dict[str, Any]], todo
     order = sorted(range(len(jobs)), key=lambda i: -(len(jobs[i].time_limits) + jobs[i].overall_timeout_s))
     jobs = [jobs[i] for i in order]
     todo = [todo[i] for i in order]
-    own = executor is None
-    ex = executor or LocalExecutor(parallel, preload=PRELOAD)
     fresh: dict[str, Any] = {}
     pending: dict[str, Any] = {}
-    try:
+    with ExitStack() as stack:
+        ex = executor_or_local(executor, stack, parallel, PRELOAD)
+        stack.callback(lambda: store.put_many(pending))  # what finished is kept, whatever stops the run
         for i, outcome in ex.run(jobs, assets, progress):
             task_id, seg, sha = todo[i]
             quirk = (cfg.evalplus_quirks and dataset.name == "humaneval"
@@ -270,8 +271,4 @@ def _execute(dataset: EvalPlusDataset, expected: dict[str, dict[str, Any]], todo
             if len(pending) >= 200:
                 store.put_many(pending)
                 pending.clear()
-    finally:
-        store.put_many(pending)
-        if own:
-            ex.close()
     return fresh

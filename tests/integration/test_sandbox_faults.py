@@ -33,7 +33,7 @@ from rerankeval.core.types import Candidate
 from rerankeval.errors import SandboxFaultError
 from rerankeval.sandbox import CallJob, CheckerRef, LocalExecutor
 from rerankeval.sandbox import TestsJob as TJob  # (a name pytest does not try to collect)
-from rerankeval.sandbox.local import _Slot
+from rerankeval.sandbox.local import Slot
 from rerankeval.unittests.matrix import MatrixOptions, MatrixTask, build_matrices
 
 SLOW = "import time\ndef f(x):\n    time.sleep(0.4)\n    return x + 1\n"
@@ -71,7 +71,7 @@ def _record(name: str, injected: int, survived: int, lost: int, wrong: int) -> N
     FIGURES[name] = {"injected": injected, "survived": survived, "lost": lost, "wrong": wrong}
 
 
-def _target(slot: _Slot, which: str) -> int | None:
+def _target(slot: Slot, which: str) -> int | None:
     """The pid of the slot's supervisor, its zygote, or the job's child (None until it exists)."""
     if slot.proc is None:
         return None
@@ -87,7 +87,7 @@ def _target(slot: _Slot, which: str) -> int | None:
         return None
 
 
-def _kill_during(slot: _Slot, which: str, times: int = 1, after_s: float = 0.2) -> threading.Thread:
+def _kill_during(slot: Slot, which: str, times: int = 1, after_s: float = 0.2) -> threading.Thread:
     """Kills ``which`` with SIGKILL ``times`` times, each ``after_s`` into a run of the slot."""
 
     def go() -> None:

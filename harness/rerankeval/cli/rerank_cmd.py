@@ -7,12 +7,15 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from rerankeval.cli._params import Finite
 from rerankeval.errors import InputError
+
+if TYPE_CHECKING:
+    from rerankeval.sandbox.executor import Executor
 
 _VIEWS = {
     "humaneval": {"plus": "HumanEval+", "base": "HumanEval (base tests)"},
@@ -138,7 +141,7 @@ class EvalPlusBenchmark:
     dataset: Any
     parallel: int | None
     cache: bool
-    executor: Any = None
+    executor: Executor | None = None
 
     def __post_init__(self) -> None:
         from rerankeval.core.types import Problem

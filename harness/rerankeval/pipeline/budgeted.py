@@ -30,6 +30,7 @@ from rerankeval.pipeline.config import RerankConfig
 from rerankeval.pipeline.inputs import Benchmark, TestCase
 from rerankeval.pipeline.outputs import write_tests
 from rerankeval.runs import JsonlAppender
+from rerankeval.sandbox.executor import Executor, executor_or_local
 from rerankeval.scaling import Allocation, Select, allocate_online, load_difficulty, load_probe
 from rerankeval.unittests.matrix import MatrixOptions, MatrixTask, build_matrices
 
@@ -158,7 +159,7 @@ def budgeted_matrices(
     bench: Benchmark,
     groups: dict[str, tuple[Candidate, ...]],
     tests: Mapping[str, Sequence[TestCase]],
-    executor: Any,
+    executor: Executor | None,
     rerankers: Sequence[Reranker] = (),
 ) -> tuple[dict[str, PassMatrix], dict[str, str], dict[str, Any]]:
     """Pass matrices of the columns a budget allocation pays for, executing nothing else.
@@ -189,10 +190,7 @@ def budgeted_matrices(
     from tqdm.auto import tqdm
 
     with ExitStack() as stack:
-        if executor is None:
-            from rerankeval.sandbox import LocalExecutor
-
-            executor = stack.enter_context(LocalExecutor(parallel=cfg.parallel))
+        executor = executor_or_local(executor, stack, cfg.parallel)
         store = ResultCache("passmatrix", enabled=cfg.cache)
         stack.callback(store.close)
         bar = stack.enter_context(

@@ -41,6 +41,7 @@ from rerankeval.runs import (
     read_run_rows,
     write_json_atomic,
 )
+from rerankeval.sandbox.executor import Executor, executor_or_local
 from rerankeval.unittests.matrix import MatrixOptions, MatrixTask, build_matrices
 
 log = logging.getLogger(__name__)
@@ -193,7 +194,7 @@ def _matrices(
     groups: dict[str, tuple[Candidate, ...]],
     tests: dict[str, list[TestCase]],
     resume: bool,
-    executor: Any,
+    executor: Executor | None,
 ) -> tuple[dict[str, PassMatrix], dict[str, str]]:
     """Pass matrices per problem, and the canonical solution's row per problem (test accuracy)."""
     tasks = []
@@ -222,10 +223,7 @@ def _matrices(
                 total=total, initial=len(done), unit="cand", desc="pass matrix", disable=None, file=sys.stderr
             )
         )
-        if executor is None:
-            from rerankeval.sandbox import LocalExecutor
-
-            executor = stack.enter_context(LocalExecutor(parallel=cfg.parallel))
+        executor = executor_or_local(executor, stack, cfg.parallel)
         store = ResultCache("passmatrix", enabled=cfg.cache)
         stack.callback(store.close)
 
@@ -295,7 +293,7 @@ def run_rerank(
     *,
     resume: bool = False,
     overwrite: bool = False,
-    executor: Any = None,
+    executor: Executor | None = None,
 ) -> RunResult:
     """Runs (or resumes) a rerank run and writes its directory.
 
@@ -376,7 +374,7 @@ def _run(
     fingerprint: dict[str, Any],
     run: RunDir,
     resume: bool,
-    executor: Any,
+    executor: Executor | None,
 ) -> RunResult:
     no_tests = sorted(set(groups) - set(tests)) if cfg.tests is not None else []
     if no_tests:

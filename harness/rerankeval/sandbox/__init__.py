@@ -88,18 +88,19 @@ cache database; two runs sharing one cache at once. 13 faults injected, 13 survi
 results, or a stop with an error naming the cause and the fix), 0 results lost, 0 wrong verdicts
 recorded.
 
-Executors. :class:`LocalExecutor` runs supervisors on this machine; :class:`~rerankeval.sandbox.
-ray_executor.RayExecutor` (``pip install 'rerankeval[ray]'``) runs the same supervisors on Ray
-workers, locally or on a cluster (``--executor ray --ray-address auto``). :func:`make_executor`
+Executors implement :class:`~rerankeval.sandbox.executor.Executor`. :class:`LocalExecutor` runs
+supervisors on this machine; :class:`~rerankeval.sandbox.ray_executor.RayExecutor` (``pip install
+'rerankeval[ray]'``) runs the same supervisors on Ray workers, locally or on a cluster
+(``--executor ray --ray-address auto``). :func:`make_executor`
 builds either.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from rerankeval.errors import InputError
+from rerankeval.sandbox.executor import Executor, executor_or_local
 from rerankeval.sandbox.jobs import CallJob, CheckerRef, Limits, TestsJob
 from rerankeval.sandbox.local import LocalExecutor, run_all
 
@@ -111,8 +112,8 @@ def make_executor(
     parallel: int | None = None,
     ray_address: str | None = None,
     preload: Sequence[str] = (),
-) -> Any:
-    """Builds an executor with ``run(jobs, assets, progress)``; close it (or use ``with``) when done.
+) -> Executor:
+    """Builds an :class:`Executor`; close it (or use ``with``) when done.
 
     Args:
         kind: ``local`` (supervisors on this machine) or ``ray`` (supervisors on Ray workers).
@@ -145,9 +146,11 @@ __all__ = [
     "EXECUTORS",
     "CallJob",
     "CheckerRef",
+    "Executor",
     "Limits",
     "LocalExecutor",
     "TestsJob",
+    "executor_or_local",
     "guarantees",
     "make_executor",
     "run_all",

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from rerankeval.sandbox.jobs import Limits, TestsJob
-from rerankeval.sandbox.local import LocalExecutor, _Slot
+from rerankeval.sandbox.local import LocalExecutor, Slot
 
 
 def features() -> dict[str, Any]:
     """The raw isolation layers a freshly started supervisor reports (see ``_isolation.Features``)."""
-    slot = _Slot(())
+    slot = Slot(())
     try:
         slot.start()
         return dict(slot.features)

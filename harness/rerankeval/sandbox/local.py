@@ -10,26 +10,17 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from rerankeval.core.types import ProgramOutcome
 from rerankeval.errors import SandboxFaultError, SandboxUnavailableError
 from rerankeval.sandbox._protocol import read_frame, write_frame
-from rerankeval.sandbox.jobs import CallJob, TestsJob, lost_job
+from rerankeval.sandbox.executor import Executor, Job, job_assets
+from rerankeval.sandbox.jobs import lost_job
 
 log = logging.getLogger(__name__)
 
-Job = CallJob | TestsJob
-
-
-def _job_assets(job: Job) -> list[str]:
-    if isinstance(job, CallJob):
-        keys = [job.inputs_key]
-        if job.checker is not None:
-            keys.append(job.checker.asset_key)
-        return keys
-    return []
 
 
 def _code_path(preload: Sequence[str]) -> list[str]:
@@ -57,7 +48,7 @@ _FAULT_FIX = (
 _LOG_TAIL = 4000
 
 
-class _Slot:
+class Slot:
     """One supervisor process and the assets it already holds.
 
     A supervisor that dies, or whose zygote dies, under a job is replaced and the job runs again
@@ -147,7 +138,7 @@ class _Slot:
             self.start()
         assert self.proc is not None and self.proc.stdin is not None and self.proc.stdout is not None
         try:
-            for key in _job_assets(job):
+            for key in job_assets(job):
                 if key not in self.has:
                     write_frame(self.proc.stdin, ("asset", key, assets[key]))
                     self.has.add(key)
@@ -223,7 +214,7 @@ class _Slot:
         self.proc = None
 
 
-def summarize_library_output(slots: Sequence[_Slot]) -> None:
+def summarize_library_output(slots: Sequence[Slot]) -> None:
     """Logs once what libraries printed inside the sandbox (e.g. jemalloc's warnings), not line by line."""
     counts: dict[str, int] = {}
     for slot in slots:
@@ -258,7 +249,7 @@ class LocalExecutor:
 
     def __init__(self, parallel: int | None = None, preload: Sequence[str] = ()) -> None:
         self.parallel = max(1, parallel or os.cpu_count() or 1)
-        self._slots = [_Slot(preload) for _ in range(self.parallel)]
+        self._slots = [Slot(preload) for _ in range(self.parallel)]
 
     def __enter__(self) -> LocalExecutor:
         return self
@@ -301,7 +292,7 @@ class LocalExecutor:
         done: queue.SimpleQueue[tuple[int, ProgramOutcome] | BaseException] = queue.SimpleQueue()
         stop = threading.Event()
 
-        def work(slot: _Slot) -> None:
+        def work(slot: Slot) -> None:
             try:
                 while not stop.is_set():
                     i = todo.get()
@@ -331,7 +322,7 @@ class LocalExecutor:
 
 
 def run_all(
-    executor: LocalExecutor,
+    executor: Executor,
     jobs: Sequence[Job],
     assets: Mapping[str, Any],
     progress: Callable[[int], None] | None = None,
@@ -341,14 +332,3 @@ def run_all(
     for i, res in executor.run(jobs, assets, progress):
         out[i] = res
     return [o for o in out if o is not None]
-
-
-def iter_chunks(xs: Iterable[Any], n: int) -> Iterator[list[Any]]:
-    buf: list[Any] = []
-    for x in xs:
-        buf.append(x)
-        if len(buf) == n:
-            yield buf
-            buf = []
-    if buf:
-        yield buf

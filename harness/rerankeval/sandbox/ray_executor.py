@@ -1,7 +1,7 @@
 """The Ray executor: the same sandboxed jobs, run by sandbox supervisors on Ray workers.
 
 Each Ray task carries a batch of jobs to a worker, which hands them to a sandbox supervisor it
-keeps for its lifetime (the same ``_Slot`` and supervisor the local executor uses): untrusted code
+keeps for its lifetime (the same ``Slot`` and supervisor the local executor uses): untrusted code
 never runs in the Ray worker's own process, and a job's outcome is exactly what the local
 executor would report. Assets are stored once per run with ``ray.put``; a worker fetches only the
 ones its supervisor does not hold yet. A task whose worker dies is retried (``max_retries``);
@@ -23,11 +23,12 @@ from typing import Any
 
 from rerankeval.core.types import ProgramOutcome
 from rerankeval.errors import MissingDependencyError, RerankEvalError, SandboxFaultError
-from rerankeval.sandbox.local import Job, _job_assets, _Slot
+from rerankeval.sandbox.executor import Job, job_assets
+from rerankeval.sandbox.local import Slot
 
 log = logging.getLogger(__name__)
 
-_WORKER_SLOTS: dict[tuple[str, ...], _Slot] = {}  # per Ray worker process: one supervisor per preload set
+_WORKER_SLOTS: dict[tuple[str, ...], Slot] = {}  # per Ray worker process: one supervisor per preload set
 
 
 def _import_ray() -> Any:
@@ -45,13 +46,13 @@ def _run_batch(
     ray = _import_ray()
     slot = _WORKER_SLOTS.get(preload)
     if slot is None:
-        slot = _WORKER_SLOTS[preload] = _Slot(preload)
+        slot = _WORKER_SLOTS[preload] = Slot(preload)
     assets: dict[str, Any] = {}
     out = []
     for i, job in batch:
         if slot.proc is None or slot.proc.poll() is not None:
             slot.start()  # (re)started supervisors hold no assets yet
-        missing = [k for k in _job_assets(job) if k not in slot.has and k not in assets]
+        missing = [k for k in job_assets(job) if k not in slot.has and k not in assets]
         if missing:
             assets.update(zip(missing, ray.get([asset_refs[k] for k in missing]), strict=True))
         out.append((i, slot.run(i, job, assets)))
@@ -138,12 +139,12 @@ class RayExecutor:
     ) -> Iterator[tuple[int, ProgramOutcome]]:
         """Runs ``jobs`` (submitted in the given order) and yields results as batches complete."""
         ray = _import_ray()
-        keys = sorted({k for job in jobs for k in _job_assets(job)})
+        keys = sorted({k for job in jobs for k in job_assets(job)})
         refs = {k: ray.put(assets[k]) for k in keys}
         pending = {}
         for r in self._batches(len(jobs)):
             batch = [(i, jobs[i]) for i in r]
-            batch_refs = {k: refs[k] for _, job in batch for k in _job_assets(job)}
+            batch_refs = {k: refs[k] for _, job in batch for k in job_assets(job)}
             pending[self._task.remote(batch, batch_refs, self.preload)] = len(batch)
         try:
             while pending:

@@ -9,7 +9,7 @@ limits), so a second run, another reranker or a subsampled scaling curve never r
 anything; and rows are handed to ``on_row`` as jobs finish, so a run can append
 them to ``matrix.jsonl`` and resume after an interruption.
 
-Any executor with LocalExecutor's ``run(jobs, assets, progress)`` method works (a Ray executor,
+Any :class:`~rerankeval.sandbox.executor.Executor` works (a Ray executor,
 say): it must yield ``(job_index, ProgramOutcome)`` pairs as jobs complete, and raise (e.g.
 :class:`~rerankeval.errors.SandboxFaultError`) rather than yield an outcome when the sandbox itself
 failed: rows finished before that stay written and cached, the failed ones are neither.
@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from rerankeval.cache import ResultCache
 from rerankeval.core.rerank import CELL, PassMatrix
 from rerankeval.core.types import Candidate, ProgramOutcome, content_hash
+from rerankeval.sandbox.executor import Executor
 from rerankeval.sandbox.jobs import Limits, TestsJob
 
 log = logging.getLogger(__name__)
@@ -44,14 +45,6 @@ DEFAULT_TIME_LIMIT_NOTE = (
 #: child killed by a stray signal runs again, the sandbox shows programs no host files, and a test's
 #: comparisons with a literal are decided by the supervisor (see rerankeval.sandbox._outside).
 CACHE_VERSION = "passmatrix-v4"
-
-
-class Executor(Protocol):
-    """What the matrix builder needs from an executor (LocalExecutor, a Ray executor, ...)."""
-
-    def run(
-        self, jobs: Sequence[Any], assets: Mapping[str, Any], progress: Callable[[int], None] | None = None
-    ) -> Iterator[tuple[int, ProgramOutcome]]: ...
 
 
 @dataclass(frozen=True, slots=True)

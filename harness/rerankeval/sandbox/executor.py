@@ -1,0 +1,70 @@
+"""The executor contract: what every caller of the sandbox types against.
+
+An executor runs sandbox jobs (:class:`~rerankeval.sandbox.jobs.CallJob`,
+:class:`~rerankeval.sandbox.jobs.TestsJob`) in isolated supervisors and yields each job's
+:class:`~rerankeval.core.types.ProgramOutcome` as it completes. :class:`~rerankeval.sandbox.local.
+LocalExecutor` runs the supervisors on this machine, :class:`~rerankeval.sandbox.ray_executor.
+RayExecutor` on Ray workers; a third implementation needs only this protocol. A fault of the
+executor (a supervisor that dies, a worker that is lost) is retried or raised as
+:class:`~rerankeval.errors.SandboxFaultError`, never yielded as an outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack
+from typing import Any, Protocol, runtime_checkable
+
+from rerankeval.core.types import ProgramOutcome
+from rerankeval.sandbox.jobs import CallJob, TestsJob
+
+Job = CallJob | TestsJob
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Runs sandbox jobs; a context manager (``close`` on exit).
+
+    Attributes:
+        name: ``local``, ``ray``, ... (recorded in runs).
+        parallel: Jobs it runs at once.
+    """
+
+    name: str
+    parallel: int
+
+    def run(self, jobs: Sequence[Job], assets: Mapping[str, Any],
+            progress: Callable[[int], None] | None = None) -> Iterator[tuple[int, ProgramOutcome]]:
+        """Runs ``jobs`` (in the given order of priority); yields ``(job index, outcome)`` as they finish."""
+        ...
+
+    def close(self) -> None:
+        """Stops the supervisors (or workers) this executor started."""
+        ...
+
+    def __enter__(self) -> Executor: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+def job_assets(job: Job) -> list[str]:
+    """The asset keys a job reads (its inputs and its checker), for executors that ship assets."""
+    if isinstance(job, CallJob):
+        keys = [job.inputs_key]
+        if job.checker is not None:
+            keys.append(job.checker.asset_key)
+        return keys
+    return []
+
+
+def executor_or_local(executor: Executor | None, stack: ExitStack, parallel: int | None = None,
+                      preload: Sequence[str] = ()) -> Executor:
+    """``executor``, or a :class:`~rerankeval.sandbox.local.LocalExecutor` closed with ``stack``.
+
+    The one place where "no executor given" becomes a local one.
+    """
+    if executor is not None:
+        return executor
+    from rerankeval.sandbox.local import LocalExecutor
+
+    return stack.enter_context(LocalExecutor(parallel, preload=preload))
