@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 KINDS = ("cmp", "const", "arith", "negate", "return_none", "raise", "loop", "hang", "memory")
 #: Share of problems that get each of the rare kinds (when K leaves room for them).
-RARE = {"loop": 0.10, "hang": 0.03, "memory": 0.10}
+RARE = {"loop": 0.10, "hang": 0.01, "memory": 0.10}
 
 _CMP: dict[type[ast.cmpop], type[ast.cmpop]] = {
     ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.Gt: ast.LtE, ast.LtE: ast.Gt, ast.Eq: ast.NotEq,

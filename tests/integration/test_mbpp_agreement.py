@@ -46,7 +46,7 @@ def f(xs, n):
 
 
 def test_mutants_are_deterministic_distinct_programs_of_every_kind() -> None:
-    runs = [mutants(PROGRAM, "f", len(KINDS), seed=s) for s in range(200)]
+    runs = [mutants(PROGRAM, "f", len(KINDS), seed=s) for s in range(500)]
     assert runs[0] == mutants(PROGRAM, "f", len(KINDS), seed=0)  # same seed, same mutants
     seen_kinds = set()
     for ms in runs:
@@ -62,7 +62,7 @@ def test_mutants_are_deterministic_distinct_programs_of_every_kind() -> None:
 
 
 def test_each_mutant_kind_does_what_it_says() -> None:
-    by_kind = {m.kind: m for s in range(200) for m in mutants(PROGRAM, "f", len(KINDS), seed=s)}
+    by_kind = {m.kind: m for s in range(500) for m in mutants(PROGRAM, "f", len(KINDS), seed=s)}
 
     def call(kind: str) -> object:
         g: dict = {}
