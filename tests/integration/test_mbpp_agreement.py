@@ -9,7 +9,7 @@ deterministic mutants of it with both tools. What it found, and what these tests
   outside the per-input limit (the run's overall limit still bounds it), as EvalPlus's comparison.
 * EvalPlus's checking process is forked from its evaluating process and inherits its address space
   (all expected outputs of the dataset, the worker's copy of the task) under a 4 GiB RLIMIT_AS, so a
-  program gets only what that process leaves: about 1 GiB on the full MBPP+ (3.2 GB inherited), none
+  program gets only what that process leaves: under 1 GiB on the full MBPP+ (3.2 GB inherited), none
   at all on Mbpp/255 (4.7 GB inherited even with Mbpp/255 alone: its reference solution raises
   MemoryError on plus input 85).
   rerankeval's child holds only its own inputs. Not reproduced (the headroom depends on the dataset
