@@ -37,8 +37,10 @@ SEGMENTS = ("base", "plus")
 #: annotations` before); v4: a program that runs out of memory is reported (`fail`), not lost (`timeout`);
 #: v5: a fault of the sandbox is never a verdict (it is retried or stops the run; earlier versions
 #: could cache it as `timeout`/`fail`), a child killed by a stray signal runs again, and the sandbox
-#: shows programs no host files but the interpreter's.
-_CACHE_VERSION = "evalplus-0.3.1/v5"
+#: shows programs no host files but the interpreter's; v6: encoding a returned value is no longer
+#: charged to the input's time limit (as EvalPlus's comparison is not), so large outputs near their
+#: limit no longer time out.
+_CACHE_VERSION = "evalplus-0.3.1/v6"
 #: Modules the sandbox imports before forking the children that judge samples. ``evalplus.evaluate``
 #: brings what EvalPlus's own evaluating process has loaded when it forks its checkers (pandas and
 #: numpy among them), so a program that imports those after its function gets them as under EvalPlus.
@@ -121,7 +123,8 @@ def expected_outputs(dataset: EvalPlusDataset) -> dict[str, dict[str, Any]]:
         return get_groundtruth(dataset.problems, dataset.hash, not_none)  # type: ignore[no-any-return]
 
 
-def status_from_outcome(out: ProgramOutcome, n_inputs: int, quirk_find_zero: bool) -> tuple[EvalStatus, list[bool]]:
+def status_from_outcome(out: ProgramOutcome, n_inputs: int,
+                        quirk_find_zero: bool) -> tuple[EvalStatus, list[bool]]:
     """Maps a sandbox outcome to EvalPlus's ``(status, details)`` exactly as ``untrusted_check`` does."""
     details = [u.status == "pass" for u in out.units]
     if not out.completed:
@@ -158,9 +161,10 @@ def _time_limits(ref_time: Sequence[float], cfg: JudgeConfig) -> tuple[tuple[flo
 OnResult = Callable[[str, tuple[str, str, str], dict[str, Any]], None]
 
 
-def judge(dataset: EvalPlusDataset, samples: Sequence[Sample], *, parallel: int | None = None, cache: bool = True,
-          config: JudgeConfig | None = None, progress: Callable[[int], None] | None = None,
-          executor: Executor | None = None, done: Mapping[str, dict[str, Any]] | None = None,
+def judge(dataset: EvalPlusDataset, samples: Sequence[Sample], *, parallel: int | None = None,
+          cache: bool = True, config: JudgeConfig | None = None,
+          progress: Callable[[int], None] | None = None, executor: Executor | None = None,
+          done: Mapping[str, dict[str, Any]] | None = None,
           on_result: OnResult | None = None) -> list[Verdict]:
     """Judges every sample on the base and plus inputs; returns verdicts aligned with ``samples``.
 

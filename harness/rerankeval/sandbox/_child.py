@@ -173,9 +173,12 @@ def run_call_job(
             _timer(signal.ITIMER_REAL, time_limits[i])
             try:
                 out = fn(*inp)
-                payload = _dumps(out, pickle.HIGHEST_PROTOCOL)
             finally:
                 _timer(signal.ITIMER_REAL, 0)
+            # Encoding the output is the harness's work, not the program's: like EvalPlus's comparison,
+            # it runs outside the input's time limit (the run's overall limit still bounds it). Timed,
+            # a large output near its limit (MBPP+'s combinations_colors) timed out only here.
+            payload = _dumps(out, pickle.HIGHEST_PROTOCOL)
         except BaseException as e:  # noqa: BLE001
             failed = (_kind(e), type(e).__name__)
         if failed is not None:
