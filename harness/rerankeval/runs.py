@@ -6,7 +6,8 @@ Layout (one directory per run; every file is tidy, long-form and readable with p
       run.json          # config, reranker specs, dataset hash, versions; "status": "running" | "finished"
       candidates.jsonl  # {problem_id, index, sha, code}                  one row per candidate
       gold.jsonl        # {problem_id, index, base_status, plus_status, passed}  ground truth, computed once
-                        #   (+ base_fail_at / plus_fail_at: position of the first failing benchmark input)
+                        #   (+ base_fail_at / plus_fail_at: position of the first failing benchmark input;
+                        #    base_frac / plus_frac: fraction of inputs passed, with --test-details)
       canonical.jsonl   # {problem_id, index: -1, sha, tests}              the canonical solution's matrix row
       matrix.jsonl      # {problem_id, index, sha, tests: "ppft.."}        pass matrix row (CELL chars) per candidate
       tests.jsonl       # {problem_id, test_id, ...}                        the tests used (copy of the artifact rows)
@@ -256,7 +257,8 @@ RUN_FILE_FIELDS: dict[str, dict[str, tuple[_Check, bool]]] = {
     "candidates.jsonl": {"problem_id": (_str, True), "index": (_int, True), "sha": (_str, False)},
     "gold.jsonl": {"problem_id": (_str, True), "index": (_int, True), "passed": (_bool, True),
                    "base_passed": (_bool, False), "base_status": (_status, False),
-                   "plus_status": (_opt(_status), False)},
+                   "plus_status": (_opt(_status), False), "base_frac": (_opt(_finite), False),
+                   "plus_frac": (_opt(_finite), False)},
     "matrix.jsonl": {"problem_id": (_str, True), "index": (_int, True), "sha": (_str, False),
                      "tests": (_cells, True)},
     "canonical.jsonl": {"problem_id": (_str, True), "index": (_int, True), "sha": (_str, False),

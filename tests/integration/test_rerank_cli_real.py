@@ -191,3 +191,22 @@ def test_gold_records_the_first_failing_input_and_view_shows_it(inputs: dict[str
     page = json.loads(text[len("RV.register.apply(null,") : -3])[2]
     assert page["id"] == "HumanEval/53" and page["prompt"].startswith("\n\ndef add(x: int, y: int)")
     assert [c["base_fail"] for c in page["candidates"]] == [None, "add(0, 1)", "add(0, 1)"]
+
+
+@pytest.mark.realdata
+def test_test_details_gives_fractions_and_the_ranking_metrics(inputs: dict[str, Path]) -> None:
+    _register()
+    res = CliRunner().invoke(cli, _rerank(inputs, "--reranker", "coderm", "--bootstrap", "0", "--test-details"))
+    assert res.exit_code == 0, res.output
+    gold = {(r["problem_id"], r["index"]): r
+            for r in map(json.loads, (inputs["out"] / "gold.jsonl").read_text().splitlines())}
+    for row in gold.values():
+        if row["passed"]:
+            assert row["base_frac"] == row["plus_frac"] == 1.0
+        else:
+            assert row["plus_frac"] is not None and 0.0 <= row["plus_frac"] < 1.0
+    # x * y equals x + y on (2, 2) and (0, 0): it passes a share of the inputs, x - y fewer or none
+    assert gold[("HumanEval/53", 1)]["plus_frac"] > 0.0
+    m = json.loads((inputs["out"] / "metrics.json").read_text())
+    ranking = m["rm_quality"]["unit-test reward (tests passed)"]["plus"]["ranking"]
+    assert ranking["n_problems"] == 2 and ranking["top1_accuracy"] is not None

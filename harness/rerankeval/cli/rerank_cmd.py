@@ -142,6 +142,7 @@ class EvalPlusBenchmark:
     parallel: int | None
     cache: bool
     executor: Executor | None = None
+    test_details: bool = False
 
     def __post_init__(self) -> None:
         from rerankeval.core.types import Problem
@@ -167,13 +168,14 @@ class EvalPlusBenchmark:
     def judge(self, candidates: Sequence[Any], progress: Callable[[int], None] | None = None) -> list[Any]:
         from rerankeval.pipeline import GoldRow
         from rerankeval_evalplus import judge
-        from rerankeval_evalplus.judge import first_failing_input
+        from rerankeval_evalplus.judge import JudgeConfig, first_failing_input
 
         verdicts = judge(
             self.dataset,
             self._samples(candidates),
             parallel=self.parallel,
             cache=self.cache,
+            config=JudgeConfig(fast_check=not self.test_details),
             progress=progress,
             executor=self.executor,
         )
@@ -187,6 +189,23 @@ class EvalPlusBenchmark:
                 return first_failing_input(v.base_status, v.base_details, len(problem["base_input"]))
             return first_failing_input(v.plus_status, v.plus_details, len(problem["plus_input"]))
 
+        def fracs(v: Any) -> tuple[float | None, float | None]:
+            """Fractions of inputs passed: known when every input ran (or the sample passed them all)."""
+            problem = problems[v.task_id]
+            if problem["entry_point"] == "find_zero":  # EvalPlus's quirk rewrites its details
+                return None, None
+            nb, npl = len(problem["base_input"]), len(problem["plus_input"])
+            base = (sum(v.base_details) / nb if nb else 1.0) if len(v.base_details) == nb else None
+            if v.base_status == "pass":
+                base = 1.0
+            if base is None or v.plus_status is None:
+                return base, None
+            if v.plus_status == "pass":
+                plus_ok: float | None = float(npl)
+            else:
+                plus_ok = float(sum(v.plus_details)) if len(v.plus_details) == npl else None
+            return base, None if plus_ok is None else (base * nb + plus_ok) / (nb + npl) if nb + npl else 1.0
+
         return [
             GoldRow(
                 v.task_id,
@@ -197,6 +216,7 @@ class EvalPlusBenchmark:
                 v.base_passed,
                 fail_at(v, "base"),
                 fail_at(v, "plus"),
+                *fracs(v),
             )
             for v in verdicts
         ]
@@ -327,6 +347,12 @@ class EvalPlusBenchmark:
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of subsampling and bootstraps.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the execution caches.")
+@click.option(
+    "--test-details",
+    is_flag=True,
+    help="Ground truth runs every benchmark input (not stopping at the first failure): each candidate's "
+    "fraction of inputs passed, for the Scoring Verifiers ranking metrics of every reward.",
+)
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True, help="Run directory.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out, skipping finished rows.")
 @click.option("--overwrite", is_flag=True, help="Replace the run in --out.")
@@ -354,6 +380,7 @@ def rerank(
     bootstrap: int,
     seed: int,
     no_cache: bool,
+    test_details: bool,
     out: Path,
     resume: bool,
     overwrite: bool,
@@ -417,7 +444,7 @@ def rerank(
     ):
         result = run_rerank(
             cfg,
-            EvalPlusBenchmark(ds, parallel, not no_cache, executor),
+            EvalPlusBenchmark(ds, parallel, not no_cache, executor, test_details),
             candidates,
             resume=resume,
             overwrite=overwrite,

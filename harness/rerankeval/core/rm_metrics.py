@@ -51,17 +51,22 @@ class ScoredProblem:
         labels: Ground-truth correctness per candidate.
         probs: Scores mapped to [0, 1] (NaN where the score is NaN), or None when the scorer
             has no probability reading; accuracy and ECE then stay undefined.
+        fractions: Each candidate's fraction of the benchmark's inputs passed (ground truth run
+            without stopping at the first failure), or None when unknown; the Scoring Verifiers
+            ranking metrics need it.
     """
 
     problem_id: str
     scores: tuple[float, ...]
     labels: tuple[bool, ...]
     probs: tuple[float, ...] | None = None
+    fractions: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         n = len(self.labels)
-        if len(self.scores) != n or (self.probs is not None and len(self.probs) != n):
-            raise ValueError(f"{self.problem_id}: scores, labels and probs differ in length")
+        if (len(self.scores) != n or (self.probs is not None and len(self.probs) != n)
+                or (self.fractions is not None and len(self.fractions) != n)):
+            raise ValueError(f"{self.problem_id}: scores, labels, probs and fractions differ in length")
 
 
 #: The name under which the unit-test reward is reported next to reward models.

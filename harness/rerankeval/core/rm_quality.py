@@ -242,7 +242,9 @@ def rm_quality(problems: Sequence[ScoredProblem], config: QualityConfig | None =
     ``n_problems_mixed``); ``auc`` (pooled over candidates) and ``auc_within`` (mean per-problem
     AUC over problems with both labels); ``accuracy`` at the threshold, ``ece`` (with its bins
     and strategy), ``brier`` and ``reliability`` (the bins) from the probabilities; ``rm_at_k``:
-    one row per k with ``rm``, ``random`` and ``oracle`` means over problems. Every interval
+    one row per k with ``rm``, ``random`` and ``oracle`` means over problems; ``ranking``, when
+    the problems carry each candidate's fraction of inputs passed: Scoring Verifiers' top-1 and
+    bottom-1 accuracy, Spearman's rho and MAE (:mod:`rerankeval.core.verifier_ranking`). Every interval
     (``ci``) comes from the same ``n_boot`` resamples of the problems.
     """
     cfg = config or QualityConfig()
@@ -269,6 +271,10 @@ def rm_quality(problems: Sequence[ScoredProblem], config: QualityConfig | None =
             row[which] = _value_ci(_nanmean(vals), stat, reps, cfg)
         curve.append(row)
     out["rm_at_k"] = curve
+    if any(p.fractions is not None for p in problems):
+        from rerankeval.core.verifier_ranking import ranking_metrics
+
+        out["ranking"] = ranking_metrics(problems)
     out["config"] = {"ks": list(cfg.ks), "threshold": cfg.threshold, "n_bins": cfg.n_bins,
                      "strategy": cfg.strategy, "n_boot": cfg.n_boot, "seed": cfg.seed, "level": cfg.level}
     return out

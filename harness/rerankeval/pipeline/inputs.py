@@ -31,6 +31,9 @@ class GoldRow:
         base_fail_at: Position in the benchmark's base inputs of the first input the candidate
             failed (or timed out) on; None when it passed or the host does not say.
         plus_fail_at: The same among the plus inputs.
+        base_frac: Fraction of the base inputs passed, when the harness ran them all (EvalPlus
+            ``--test-details``); None when it stopped at the first failure.
+        plus_frac: The same over the base and plus inputs together.
     """
 
     problem_id: str
@@ -41,6 +44,8 @@ class GoldRow:
     base_passed: bool
     base_fail_at: int | None = None
     plus_fail_at: int | None = None
+    base_frac: float | None = None
+    plus_frac: float | None = None
 
 
 class Benchmark(Protocol):

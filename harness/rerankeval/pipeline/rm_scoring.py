@@ -17,6 +17,7 @@ import logging
 import math
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -230,8 +231,10 @@ def reward_quality(
     *,
     n_boot: int,
     seed: int,
+    fractions: Mapping[str, Sequence[Sequence[float | None]]] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """RM@k, AUC, accuracy and ECE per reward and gold view (see :func:`rm_quality`).
+    """RM@k, AUC, accuracy and ECE per reward and gold view (see :func:`rm_quality`), and the
+    Scoring Verifiers ranking metrics where every candidate's fraction of inputs passed is known.
 
     Args:
         groups: problem_id -> candidates (the order of ``golds``).
@@ -240,11 +243,20 @@ def reward_quality(
         matrices: problem_id -> pass matrix; their reward is judged too when there are tests.
         n_boot: Bootstrap replicates over problems.
         seed: Bootstrap seed.
+        fractions: view -> per problem -> each candidate's fraction of the benchmark's inputs
+            passed (None where unknown: a problem is ranked only when all its fractions are known).
 
     Returns:
         reward name -> view -> the :func:`rm_quality` dict.
     """
     pids = list(groups)
+
+    def frac(v: str, p: int) -> tuple[float, ...] | None:
+        row = (fractions or {}).get(v)
+        if row is None or any(x is None for x in row[p]):
+            return None
+        return tuple(float(x) for x in row[p] if x is not None)
+
     cfg = QualityConfig(
         ks=ks_up_to(max((len(g) for g in groups.values()), default=1)), n_boot=n_boot, seed=seed
     )
@@ -258,6 +270,7 @@ def reward_quality(
                         tuple(s for s, _ in table[pid]),
                         tuple(map(bool, golds[v][p])),
                         tuple(pr for _, pr in table[pid]),
+                        frac(v, p),
                     )
                     for p, pid in enumerate(pids)
                 ],
@@ -269,7 +282,7 @@ def reward_quality(
         out[UNIT_TEST_REWARD] = {
             v: rm_quality(
                 [
-                    unit_test_reward(matrices[pid], golds[v][p])
+                    replace(unit_test_reward(matrices[pid], golds[v][p]), fractions=frac(v, p))
                     for p, pid in enumerate(pids)
                     if pid in matrices
                 ],

@@ -125,6 +125,8 @@ def _gold(
                 r["base_passed"],
                 r.get("base_fail_at"),
                 r.get("plus_fail_at"),
+                r.get("base_frac"),
+                r.get("plus_frac"),
             )
             for r in read_run_rows(path)
         }
@@ -152,6 +154,8 @@ def _gold(
                     "base_passed": g.base_passed,
                     "base_fail_at": g.base_fail_at,
                     "plus_fail_at": g.plus_fail_at,
+                    "base_frac": g.base_frac,
+                    "plus_frac": g.plus_frac,
                 }
             )
     return {(g.problem_id, g.index): g for g in verdicts}
@@ -484,7 +488,12 @@ def _evaluate(
             ).as_dict()
             for v in VIEWS
         }
-    quality = reward_quality(groups, golds, scores, matrices, n_boot=cfg.bootstrap, seed=cfg.seed)
+    fractions = {
+        v: [[getattr(gold[(pid, c.index)], f"{v}_frac") for c in groups[pid]] for pid in pids] for v in golds
+    }
+    quality = reward_quality(
+        groups, golds, scores, matrices, n_boot=cfg.bootstrap, seed=cfg.seed, fractions=fractions
+    )
     if quality:
         out["rm_quality"] = quality
     return out
