@@ -196,7 +196,8 @@ def test_gold_records_the_first_failing_input_and_view_shows_it(inputs: dict[str
 @pytest.mark.realdata
 def test_test_details_gives_fractions_and_the_ranking_metrics(inputs: dict[str, Path]) -> None:
     _register()
-    res = CliRunner().invoke(cli, _rerank(inputs, "--reranker", "coderm", "--bootstrap", "0", "--test-details"))
+    args = _rerank(inputs, "--reranker", "coderm", "--bootstrap", "0", "--test-details")
+    res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
     gold = {(r["problem_id"], r["index"]): r
             for r in map(json.loads, (inputs["out"] / "gold.jsonl").read_text().splitlines())}
