@@ -32,7 +32,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if "docker" in item.keywords and not run_docker:
             item.add_marker(pytest.mark.skip(reason="needs a Docker daemon: run with --run-docker"))
         if "realdata" in item.keywords and not DATA.is_dir():
-            item.add_marker(pytest.mark.skip(reason=f"real data not found at {DATA} (set RERANKEVAL_SHARED_DATA)"))
+            item.add_marker(
+                pytest.mark.skip(reason=f"real data not found at {DATA} (set RERANKEVAL_SHARED_DATA)")
+            )
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +68,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if counts:
         terminalreporter.write_sep("-", "fault injection")
         terminalreporter.write_line(
-            ", ".join(f"{k}: {counts[k]}" for k in ("faults injected", "survived", "results lost",
-                                                      "wrong verdicts recorded"))
+            ", ".join(
+                f"{k}: {counts[k]}"
+                for k in ("faults injected", "survived", "results lost", "wrong verdicts recorded")
+            )
             + "  (goals: every fault survived, 0 lost, 0 wrong)"
         )

@@ -28,8 +28,10 @@ class UnknownPluginError(RerankEvalError, LookupError):
         names = sorted(installed)
         close = difflib.get_close_matches(name, names, n=1)
         hint = f" Did you mean '{close[0]}'?" if close else ""
-        return cls(f"unknown {kind} '{name}'.{hint} installed: {', '.join(names) or '(none)'} "
-                   f"(entry-point group '{group}')")
+        return cls(
+            f"unknown {kind} '{name}'.{hint} installed: {', '.join(names) or '(none)'} "
+            f"(entry-point group '{group}')"
+        )
 
 
 class DuplicatePluginError(RerankEvalError, LookupError):
@@ -45,7 +47,9 @@ class MissingDependencyError(RerankEvalError, ImportError):
 
     @classmethod
     def make(cls, feature: str, extra: str, missing: str) -> MissingDependencyError:
-        return cls(f"{feature} needs optional dependencies: pip install 'rerankeval[{extra}]' (missing: {missing})")
+        return cls(
+            f"{feature} needs optional dependencies: pip install 'rerankeval[{extra}]' (missing: {missing})"
+        )
 
 
 class SandboxUnavailableError(RerankEvalError, RuntimeError):

@@ -3,18 +3,26 @@
 Layout (one directory per run; every file is tidy, long-form and readable with pandas)::
 
     <run>/
-      run.json          # config, reranker specs, dataset hash, versions; "status": "running" | "finished"
-      candidates.jsonl  # {problem_id, index, sha, code}                  one row per candidate
-      gold.jsonl        # {problem_id, index, base_status, plus_status, passed}  ground truth, computed once
-                        #   (+ base_fail_at / plus_fail_at: position of the first failing benchmark input;
-                        #    base_frac / plus_frac: fraction of inputs passed, with --test-details)
-      canonical.jsonl   # {problem_id, index: -1, sha, tests}              the canonical solution's matrix row
-      matrix.jsonl      # {problem_id, index, sha, tests: "ppft.."}        pass matrix row (CELL chars) per candidate
-      tests.jsonl       # {problem_id, test_id, ...}                        the tests used (copy of the artifact rows)
-      rm_scores.jsonl   # {problem_id, index, scorer, score}                execution-free reward scores
-      selections.jsonl  # {problem_id, reranker, n_samples, n_tests, chosen: [..], pick, expected_acc, scores: [..]}
-      metrics.json      # {"rerankers": {name: {...}}, "plain_pass@1", "oracle_pass@n", ...}
+      run.json          # command, config, reranker specs, dataset hash, versions, duration;
+                        #   "status": "running" | "finished" | "failed" (with the error)
+      candidates.jsonl  # {problem_id, index, sha, code}          one row per candidate
+      gold.jsonl        # {problem_id, index, passed, base_passed, base_status, plus_status,
+                        #  base_fail_at, plus_fail_at, base_frac, plus_frac}  ground truth, once
+                        #  (fail_at: first failing input; frac: inputs passed, with --test-details)
+      canonical.jsonl   # {problem_id, index: -1, sha, tests}     the reference solution's matrix row
+      matrix.jsonl      # {problem_id, index, sha, tests: "pf.."}  pass-matrix row (CELL chars)
+      tests.jsonl       # {problem_id, test_id, ...}               the tests used (artifact rows)
+      rm_scores.jsonl   # {problem_id, index, scorer, score, prob, truncated, n_tokens}
+                        #   execution-free reward scores, one row per candidate and scorer
+      selections.jsonl  # {problem_id, reranker, n_samples, n_tests, chosen, pick, expected_acc,
+                        #  scores, draw}
+      metrics.json      # {"rerankers": {label: {view: ...}}, "plain_pass@1", "oracle_pass@n",
+                        #  "rm_quality", "unit_test_quality", "budget", ...}
       selected/<reranker>.jsonl   # EvalPlus samples file: one selected sample per task
+      report/           # figures of ``rerankeval report`` / ``swebench rerank``
+
+``rerankeval swebench rerank`` writes the same files where they apply (no matrix or tests) plus
+``predictions.jsonl`` (the harness's format); ``rerankeval calibrate`` adds ``calibration/``.
 
 ``rerankeval report`` (tables, figures) and ``rerankeval view`` (a browsable site) read these files
 and never execute anything from them.
@@ -46,8 +54,17 @@ from rerankeval.errors import InputError, RunExistsError, RunLockedError, RunWri
 RUN_JSON = "run.json"
 LOCK_FILE = ".lock"
 #: Files at the top of a rerank run directory (``selected/<reranker>.jsonl`` come on top).
-RERANK_FILES = ("run.json", "candidates.jsonl", "gold.jsonl", "matrix.jsonl", "canonical.jsonl",
-                "tests.jsonl", "rm_scores.jsonl", "selections.jsonl", "metrics.json")
+RERANK_FILES = (
+    "run.json",
+    "candidates.jsonl",
+    "gold.jsonl",
+    "matrix.jsonl",
+    "canonical.jsonl",
+    "tests.jsonl",
+    "rm_scores.jsonl",
+    "selections.jsonl",
+    "metrics.json",
+)
 #: A run refuses to start with less free space than this under its directory.
 MIN_FREE_BYTES = 1 << 20
 #: Room run.json keeps after its content, so its final status fits even on a full disk.
@@ -131,8 +148,9 @@ class JsonlAppender:
         self.close()
 
 
-def iter_jsonl(path: Path, *, missing_ok: bool = False,
-               allow_torn_tail: bool = True) -> Iterator[tuple[int, dict[str, Any]]]:
+def iter_jsonl(
+    path: Path, *, missing_ok: bool = False, allow_torn_tail: bool = True
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yields ``(line number, row)``; a malformed line raises :class:`InputError` naming file and line.
 
     Args:
@@ -151,7 +169,9 @@ def iter_jsonl(path: Path, *, missing_ok: bool = False,
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as e:
-            raise InputError.at(path, no, f"not UTF-8 (byte {e.start})", "Re-encode the file as UTF-8") from None
+            raise InputError.at(
+                path, no, f"not UTF-8 (byte {e.start})", "Re-encode the file as UTF-8"
+            ) from None
         if not line.strip():
             continue
         try:
@@ -198,8 +218,6 @@ def write_json_atomic(path: Path, obj: Any, *, reserve: int = 0) -> None:
         raise write_error(path, e) from None
 
 
-
-
 # --- run files are checked when read -------------------------------------------------------------
 
 _Check = Callable[[Any], bool]
@@ -240,9 +258,15 @@ def _ints(v: Any) -> bool:
 
 
 _WHAT: dict[_Check, str] = {
-    _int: "an integer", _str: "a string", _bool: "true or false", _number: "a number",
-    _finite: "a finite number", _cells: "a string of pass-matrix cells (p, f, e, t, m)",
-    _status: "pass, fail, timeout or error", _ints: "a list of integers"}
+    _int: "an integer",
+    _str: "a string",
+    _bool: "true or false",
+    _number: "a number",
+    _finite: "a finite number",
+    _cells: "a string of pass-matrix cells (p, f, e, t, m)",
+    _status: "pass, fail, timeout or error",
+    _ints: "a list of integers",
+}
 
 
 def _opt(check: _Check) -> _Check:
@@ -252,23 +276,48 @@ def _opt(check: _Check) -> _Check:
     _WHAT[optional] = "null or " + _WHAT[check]
     return optional
 
+
 #: Per run file: field -> (check, required). Fields not listed are not checked.
 RUN_FILE_FIELDS: dict[str, dict[str, tuple[_Check, bool]]] = {
     "candidates.jsonl": {"problem_id": (_str, True), "index": (_int, True), "sha": (_str, False)},
-    "gold.jsonl": {"problem_id": (_str, True), "index": (_int, True), "passed": (_bool, True),
-                   "base_passed": (_bool, False), "base_status": (_status, False),
-                   "plus_status": (_opt(_status), False), "base_frac": (_opt(_finite), False),
-                   "plus_frac": (_opt(_finite), False)},
-    "matrix.jsonl": {"problem_id": (_str, True), "index": (_int, True), "sha": (_str, False),
-                     "tests": (_cells, True)},
-    "canonical.jsonl": {"problem_id": (_str, True), "index": (_int, True), "sha": (_str, False),
-                        "tests": (_cells, True)},
+    "gold.jsonl": {
+        "problem_id": (_str, True),
+        "index": (_int, True),
+        "passed": (_bool, True),
+        "base_passed": (_bool, False),
+        "base_status": (_status, False),
+        "plus_status": (_opt(_status), False),
+        "base_frac": (_opt(_finite), False),
+        "plus_frac": (_opt(_finite), False),
+    },
+    "matrix.jsonl": {
+        "problem_id": (_str, True),
+        "index": (_int, True),
+        "sha": (_str, False),
+        "tests": (_cells, True),
+    },
+    "canonical.jsonl": {
+        "problem_id": (_str, True),
+        "index": (_int, True),
+        "sha": (_str, False),
+        "tests": (_cells, True),
+    },
     "tests.jsonl": {"problem_id": (_str, True), "test_id": (_str, True), "test": (_str, False)},
-    "rm_scores.jsonl": {"problem_id": (_str, True), "index": (_int, True), "scorer": (_str, True),
-                        "score": (_finite, True), "prob": (_opt(_finite), False),
-                        "truncated": (_bool, False)},
-    "selections.jsonl": {"problem_id": (_str, True), "reranker": (_str, True), "chosen": (_ints, False),
-                         "pick": (_opt(_int), False), "draw": (_int, False)},
+    "rm_scores.jsonl": {
+        "problem_id": (_str, True),
+        "index": (_int, True),
+        "scorer": (_str, True),
+        "score": (_finite, True),
+        "prob": (_opt(_finite), False),
+        "truncated": (_bool, False),
+    },
+    "selections.jsonl": {
+        "problem_id": (_str, True),
+        "reranker": (_str, True),
+        "chosen": (_ints, False),
+        "pick": (_opt(_int), False),
+        "draw": (_int, False),
+    },
 }
 
 
@@ -289,8 +338,10 @@ def check_run_row(path: Path, line: int, row: Mapping[str, Any], kind: str | Non
             raise InputError.at(path, line, f"field {name!r} must be {_WHAT[check]}, got {shown}", _REPAIR)
 
 
-_REPAIR = ("This run file was edited or corrupted: delete that line (or the file) and re-run with --resume, "
-           "which recomputes what is missing")
+_REPAIR = (
+    "This run file was edited or corrupted: delete that line (or the file) and re-run with --resume, "
+    "which recomputes what is missing"
+)
 
 
 def read_run_rows(
@@ -317,12 +368,18 @@ def read_run_meta(path: Path) -> dict[str, Any]:
     """
     meta_path = Path(path) / RUN_JSON
     if not meta_path.is_file():
-        raise InputError.at(path, None, "not a run directory (run.json missing)",
-                            "Pass a directory written by 'rerankeval rerank'")
+        raise InputError.at(
+            path,
+            None,
+            "not a run directory (run.json missing)",
+            "Pass a directory written by 'rerankeval rerank'",
+        )
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
-        raise InputError.at(meta_path, e.lineno, f"not valid JSON ({e.msg})", "Fix or rewrite run.json") from None
+        raise InputError.at(
+            meta_path, e.lineno, f"not valid JSON ({e.msg})", "Fix or rewrite run.json"
+        ) from None
     if not isinstance(meta, dict):
         raise InputError.at(meta_path, 1, "a JSON object was expected", "Fix or rewrite run.json")
     return meta
@@ -392,10 +449,16 @@ class RunDir:
         min_free_bytes: Refuse to start with less free space than this.
     """
 
-    def __init__(self, path: Path, *, resume: bool, overwrite: bool = False,
-                 inputs: Mapping[str, Path | None] | None = None,
-                 own: Callable[[Mapping[str, Any]], Iterable[str]] | None = None,
-                 min_free_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        resume: bool,
+        overwrite: bool = False,
+        inputs: Mapping[str, Path | None] | None = None,
+        own: Callable[[Mapping[str, Any]], Iterable[str]] | None = None,
+        min_free_bytes: int | None = None,
+    ) -> None:
         self.path = Path(path)
         self.resume, self.overwrite = resume, overwrite
         self.inputs = {k: Path(v) for k, v in (inputs or {}).items() if v is not None}
@@ -410,8 +473,9 @@ class RunDir:
         self.check_inputs({})
         meta_path = self.path / RUN_JSON
         if self.resume and not meta_path.exists():
-            raise InputError.at(self.path, None, "no run to resume here (run.json missing)",
-                                "Start it without --resume")
+            raise InputError.at(
+                self.path, None, "no run to resume here (run.json missing)", "Start it without --resume"
+            )
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -427,7 +491,8 @@ class RunDir:
                         state = self.previous.get("status", "unknown")
                         raise RunExistsError(
                             f"{self.path} already holds a {state} run. Use --resume to continue it, "
-                            "--overwrite to replace it, or choose another --out")
+                            "--overwrite to replace it, or choose another --out"
+                        )
                     self._remove_own(self.previous)
                     self.previous = None
         except BaseException:
@@ -448,7 +513,8 @@ class RunDir:
                 raise InputError(
                     f"{flag} {given} is a file this run writes ({given.name} in its run directory "
                     f"{self.path}), so the run would overwrite its own input. Move the file out of the run "
-                    "directory, or choose another --out")
+                    "directory, or choose another --out"
+                )
 
     @staticmethod
     def _resolved(p: Path) -> Path:
@@ -467,7 +533,8 @@ class RunDir:
         if free < self.min_free_bytes:
             raise RunWriteError(
                 f"cannot write {self.path}: only {free // 1024} KiB free on its file system (a run needs at "
-                f"least {self.min_free_bytes // 1024} KiB). Free space there, or choose another --out")
+                f"least {self.min_free_bytes // 1024} KiB). Free space there, or choose another --out"
+            )
 
     def _read_previous(self, meta_path: Path) -> dict[str, Any] | None:
         if not meta_path.exists():
@@ -477,13 +544,18 @@ class RunDir:
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             if self.overwrite and not self.resume:
                 return {"status": "unreadable"}  # replaced anyway: its own files are known by name
-            raise InputError.at(meta_path, None, f"not valid JSON ({e})",
-                                "Restore it, or start again with --overwrite") from None
+            raise InputError.at(
+                meta_path, None, f"not valid JSON ({e})", "Restore it, or start again with --overwrite"
+            ) from None
         if not isinstance(meta, dict) or not isinstance(meta.get("status"), str):
             if self.overwrite and not self.resume:
                 return {"status": "unreadable"}
-            raise InputError.at(meta_path, None, "not a run description (a JSON object with a status)",
-                                "Restore it, or start again with --overwrite")
+            raise InputError.at(
+                meta_path,
+                None,
+                "not a run description (a JSON object with a status)",
+                "Restore it, or start again with --overwrite",
+            )
         return meta
 
     def _remove_own(self, meta: Mapping[str, Any]) -> None:
@@ -514,8 +586,12 @@ class RunDir:
         """Marks the run ``failed`` / ``interrupted`` with the error; in place when the disk is full."""
         if self._meta is None or self._meta.get("status") != "running":
             return
-        meta = {**self._meta, "status": status, "error": error[:2000],
-                "stopped": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        meta = {
+            **self._meta,
+            "status": status,
+            "error": error[:2000],
+            "stopped": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
         path = self.path / RUN_JSON
         try:
             write_json_atomic(path, meta, reserve=_META_RESERVE)
@@ -535,8 +611,9 @@ class RunDir:
         except OSError:
             pass  # nothing more can be written; the error itself still reaches the user
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         try:
             if exc is not None:
                 status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"

@@ -50,13 +50,19 @@ def _resolve_path(name: DatasetName, path: str | os.PathLike[str] | None) -> str
     if path is not None:
         p = Path(path)
         if not p.is_file():
-            raise InputError.at(p, None, f"{name} dataset file not found",
-                                "Pass --dataset-path to an EvalPlus .jsonl or .jsonl.gz file")
+            raise InputError.at(
+                p,
+                None,
+                f"{name} dataset file not found",
+                "Pass --dataset-path to an EvalPlus .jsonl or .jsonl.gz file",
+            )
         return str(p)
     env = os.environ.get(_ENV[name])
     if env:
         if not Path(env).is_file():
-            raise InputError.at(env, None, f"{_ENV[name]} points to a missing file", f"Fix or unset {_ENV[name]}")
+            raise InputError.at(
+                env, None, f"{_ENV[name]} points to a missing file", f"Fix or unset {_ENV[name]}"
+            )
         return env
     return _download(name)
 
@@ -67,7 +73,9 @@ def _download(name: DatasetName) -> str:
     from evalplus.data.mbpp import MBPP_PLUS_VERSION
     from evalplus.data.utils import get_dataset_metadata, make_cache
 
-    label, version = ("HumanEvalPlus", HUMANEVAL_PLUS_VERSION) if name == "humaneval" else ("MbppPlus", MBPP_PLUS_VERSION)
+    label, version = (
+        ("HumanEvalPlus", HUMANEVAL_PLUS_VERSION) if name == "humaneval" else ("MbppPlus", MBPP_PLUS_VERSION)
+    )
     url, plus_path = get_dataset_metadata(label, version, False, False)
     try:
         with contextlib.redirect_stdout(sys.stderr):
@@ -75,7 +83,8 @@ def _download(name: DatasetName) -> str:
     except Exception as e:  # noqa: BLE001 - offline machines end here
         raise RerankEvalError(
             f"cannot download {label} {version} ({type(e).__name__}: {e}). On an offline machine pass "
-            f"--dataset-path FILE or set {_ENV[name]}=FILE (an EvalPlus release file)") from None
+            f"--dataset-path FILE or set {_ENV[name]}=FILE (an EvalPlus release file)"
+        ) from None
     return plus_path
 
 
@@ -90,23 +99,36 @@ def _read(name: DatasetName, path: str) -> dict[str, dict[str, Any]]:
                 try:
                     task = json.loads(line)
                 except json.JSONDecodeError as e:
-                    raise InputError.at(path, no, f"not valid JSON ({e.msg})",
-                                        "Use an unmodified EvalPlus release file") from None
+                    raise InputError.at(
+                        path, no, f"not valid JSON ({e.msg})", "Use an unmodified EvalPlus release file"
+                    ) from None
                 missing = [k for k in _REQUIRED if k not in task]
                 if missing:
-                    raise InputError.at(path, no, f"not an EvalPlus {name} problem (missing {', '.join(missing)})",
-                                        "Use an EvalPlus HumanEval+/MBPP+ release file")
+                    raise InputError.at(
+                        path,
+                        no,
+                        f"not an EvalPlus {name} problem (missing {', '.join(missing)})",
+                        "Use an EvalPlus HumanEval+/MBPP+ release file",
+                    )
                 problems[task["task_id"]] = task
     except (OSError, EOFError, UnicodeDecodeError) as e:
-        raise InputError.at(path, None, f"cannot read the dataset ({type(e).__name__}: {e})",
-                            "Use an EvalPlus .jsonl or .jsonl.gz release file") from None
+        raise InputError.at(
+            path,
+            None,
+            f"cannot read the dataset ({type(e).__name__}: {e})",
+            "Use an EvalPlus .jsonl or .jsonl.gz release file",
+        ) from None
     if not problems:
         raise InputError.at(path, None, "the dataset file holds no problems", "Use an EvalPlus release file")
     prefix = "HumanEval/" if name == "humaneval" else "Mbpp/"
     if not next(iter(problems)).startswith(prefix):
         other = "mbpp" if name == "humaneval" else "humaneval"
-        raise InputError.at(path, 1, f"this is not a {name} file (task ids like {next(iter(problems))!r})",
-                            f"Use --dataset {other}, or point at the {name} file")
+        raise InputError.at(
+            path,
+            1,
+            f"this is not a {name} file (task ids like {next(iter(problems))!r})",
+            f"Use --dataset {other}, or point at the {name} file",
+        )
     if name == "mbpp":
         from evalplus.data.mbpp import mbpp_deserialize_inputs
 

@@ -38,17 +38,29 @@ def codet_samples(path: Path, prompts: Path | None = None) -> Iterator[dict[str,
     path = Path(path)
     prompts = prompts or path.with_name("HumanEval_for_code_generation.jsonl")
     if not prompts.is_file():
-        raise InputError.at(prompts, None, "CodeT's prompt file (with task ids) not found",
-                            "Pass --prompts HumanEval_for_code_generation.jsonl from CodeT's release")
+        raise InputError.at(
+            prompts,
+            None,
+            "CodeT's prompt file (with task ids) not found",
+            "Pass --prompts HumanEval_for_code_generation.jsonl from CodeT's release",
+        )
     by_prompt = {row["prompt"]: row["task_id"] for row in read_jsonl(prompts)}
     rows = []
     for no, row in enumerate(read_jsonl(path), 1):
         if not isinstance(row.get("samples"), list) or "prompt" not in row:
-            raise InputError.at(path, no, "not a CodeT solutions line ({prompt, samples})",
-                                "Use CodeT's *_code_solution.jsonl file")
+            raise InputError.at(
+                path,
+                no,
+                "not a CodeT solutions line ({prompt, samples})",
+                "Use CodeT's *_code_solution.jsonl file",
+            )
         if row["prompt"] not in by_prompt:
-            raise InputError.at(path, no, "prompt matches no task in the prompt file",
-                                "Use the HumanEval_for_code_generation.jsonl of the same release")
+            raise InputError.at(
+                path,
+                no,
+                "prompt matches no task in the prompt file",
+                "Use the HumanEval_for_code_generation.jsonl of the same release",
+            )
         rows.append((by_prompt[row["prompt"]], row))
     rows.sort(key=lambda tr: int(tr[0].split("/")[1]))
     for task_id, row in rows:
@@ -61,8 +73,12 @@ def codex_samples(path: Path) -> Iterator[dict[str, Any]]:
     by_task: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for no, row in enumerate(read_jsonl(Path(path)), 1):
         if not isinstance(row.get("task_id"), str) or not isinstance(row.get("completion"), str):
-            raise InputError.at(path, no, "missing task_id or completion", "Use rows with task_id and completion")
-        by_task[row["task_id"]].append((int(row.get("sample_idx", len(by_task[row["task_id"]]))), row["completion"]))
+            raise InputError.at(
+                path, no, "missing task_id or completion", "Use rows with task_id and completion"
+            )
+        by_task[row["task_id"]].append(
+            (int(row.get("sample_idx", len(by_task[row["task_id"]]))), row["completion"])
+        )
     for task_id in sorted(by_task, key=lambda t: int(t.split("/")[1]) if "/" in t else 0):
         for _, completion in sorted(by_task[task_id]):
             yield {"task_id": task_id, "completion": completion}

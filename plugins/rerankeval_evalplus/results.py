@@ -13,7 +13,9 @@ from rerankeval_evalplus.judge import Verdict
 from rerankeval_evalplus.samples import Sample
 
 
-def _failed_inputs(status: str | None, details: Sequence[bool], inputs: list[Any], test_details: bool) -> list[Any]:
+def _failed_inputs(
+    status: str | None, details: Sequence[bool], inputs: list[Any], test_details: bool
+) -> list[Any]:
     if status == "pass" or not details:
         return []
     if test_details:
@@ -21,15 +23,23 @@ def _failed_inputs(status: str | None, details: Sequence[bool], inputs: list[Any
     return [inputs[len(details) - 1]]
 
 
-def eval_results(dataset: EvalPlusDataset, samples: Sequence[Sample], verdicts: Sequence[Verdict],
-                 test_details: bool = False) -> dict[str, Any]:
+def eval_results(
+    dataset: EvalPlusDataset,
+    samples: Sequence[Sample],
+    verdicts: Sequence[Verdict],
+    test_details: bool = False,
+) -> dict[str, Any]:
     """Builds the results dict in EvalPlus's schema (``date``, ``hash``, ``eval``: per task, per sample)."""
     from evalplus.data.mbpp import mbpp_serialize_inputs
 
     by_task: dict[str, list[tuple[Sample, Verdict]]] = defaultdict(list)
     for s, v in zip(samples, verdicts, strict=True):
         by_task[s.task_id].append((s, v))
-    out: dict[str, Any] = {"date": datetime.now().strftime("%Y-%m-%d %H:%M"), "hash": dataset.hash, "eval": {}}
+    out: dict[str, Any] = {
+        "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "hash": dataset.hash,
+        "eval": {},
+    }
     for task_id in dataset.problems:
         if task_id not in by_task:
             continue
@@ -41,14 +51,25 @@ def eval_results(dataset: EvalPlusDataset, samples: Sequence[Sample], verdicts: 
             if dataset.name == "mbpp":
                 base_fail = mbpp_serialize_inputs(task_id, base_fail)
                 plus_fail = mbpp_serialize_inputs(task_id, plus_fail)
-            rows.append({"task_id": task_id, "solution": s.solution, "base_status": v.base_status,
-                         "plus_status": v.plus_status, "base_fail_tests": base_fail, "plus_fail_tests": plus_fail})
+            rows.append(
+                {
+                    "task_id": task_id,
+                    "solution": s.solution,
+                    "base_status": v.base_status,
+                    "plus_status": v.plus_status,
+                    "base_fail_tests": base_fail,
+                    "plus_fail_tests": plus_fail,
+                }
+            )
         out["eval"][task_id] = rows
     return out
 
 
 def pass_at_k_summary(results: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """pass@1/10/100 as EvalPlus prints them: ``{"base": {...}, "plus": {...}}`` (k only where every task has k samples)."""
+    """pass@1/10/100 as EvalPlus prints them: ``{"base": {...}, "plus": {...}}``.
+
+    A k is reported only where every task has at least k samples.
+    """
     rows = list(results["eval"].values())
     total = [len(r) for r in rows]
     base = [sum(x["base_status"] == "pass" for x in r) for r in rows]

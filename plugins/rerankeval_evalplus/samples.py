@@ -31,14 +31,24 @@ class Sample:
 
 def _check_task(path: Path, no: int, task_id: object, dataset: EvalPlusDataset) -> str:
     if not isinstance(task_id, str):
-        raise InputError.at(path, no, "missing or non-string 'task_id'", "Each line needs a task_id like HumanEval/0")
+        raise InputError.at(
+            path, no, "missing or non-string 'task_id'", "Each line needs a task_id like HumanEval/0"
+        )
     if task_id not in dataset.problems:
         other = "mbpp" if dataset.name == "humaneval" else "humaneval"
         if task_id.startswith("Mbpp/" if dataset.name == "humaneval" else "HumanEval/"):
-            raise InputError.at(path, no, f"task {task_id!r} belongs to another dataset",
-                                f"These samples are for {other}: use --dataset {other}")
-        raise InputError.at(path, no, f"unknown task id {task_id!r} for {dataset.name}",
-                            f"Use task ids of {dataset.name} (e.g. {next(iter(dataset.problems))})")
+            raise InputError.at(
+                path,
+                no,
+                f"task {task_id!r} belongs to another dataset",
+                f"These samples are for {other}: use --dataset {other}",
+            )
+        raise InputError.at(
+            path,
+            no,
+            f"unknown task id {task_id!r} for {dataset.name}",
+            f"Use task ids of {dataset.name} (e.g. {next(iter(dataset.problems))})",
+        )
     return task_id
 
 
@@ -53,7 +63,9 @@ def read_samples(path: str | os.PathLike[str], dataset: EvalPlusDataset) -> list
     if p.is_dir():
         return _read_folder(p, dataset)
     if not p.is_file():
-        raise InputError.at(p, None, "samples file not found", "Pass an EvalPlus samples .jsonl file or folder")
+        raise InputError.at(
+            p, None, "samples file not found", "Pass an EvalPlus samples .jsonl file or folder"
+        )
     counts: Counter[str] = Counter()
     out: list[Sample] = []
     for no, row in iter_jsonl(p, allow_torn_tail=False):
@@ -63,8 +75,12 @@ def read_samples(path: str | os.PathLike[str], dataset: EvalPlusDataset) -> list
         elif isinstance(row.get("completion"), str):
             code = dataset.problems[task_id]["prompt"] + row["completion"]
         else:
-            raise InputError.at(p, no, "no string 'solution' or 'completion'",
-                                "Give the full program as 'solution' or the continuation as 'completion'")
+            raise InputError.at(
+                p,
+                no,
+                "no string 'solution' or 'completion'",
+                "Give the full program as 'solution' or the continuation as 'completion'",
+            )
         out.append(Sample(task_id, counts[task_id], code, no))
         counts[task_id] += 1
     if not out:

@@ -108,9 +108,8 @@ def test_lm_eval_vllm_backend_with_the_embedded_policy_solves_problems(
 ) -> None:
     pytest.importorskip("vllm")
     folder = _folder(SMALL)
-    args = (
-        f"pretrained={folder},dtype={_dtype()},enforce_eager=True,gpu_memory_utilization=0.3,max_model_len=2048"
-    )
+    args = (f"pretrained={folder},dtype={_dtype()},enforce_eager=True,gpu_memory_utilization=0.3,"
+            "max_model_len=2048")
     got = _lm_eval(
         "vllm",
         args,
@@ -130,8 +129,15 @@ def test_lm_eval_hf_backend_with_the_embedded_policy_solves_problems(
 ) -> None:
     folder = _folder(SMALL)
     got = _lm_eval(
-        "hf", f"pretrained={folder},dtype={_dtype()}", tmp_path, shared_data, limit=2, repeats=2, extra_env={},
-        batch_size="4",  # lm-eval's "auto" probes batch sizes with full-vocabulary logits: killed for memory here
+        "hf",
+        f"pretrained={folder},dtype={_dtype()}",
+        tmp_path,
+        shared_data,
+        limit=2,
+        repeats=2,
+        extra_env={},
+        # lm-eval's "auto" probes batch sizes with full-vocabulary logits: killed for memory here
+        batch_size="4",
     )
     assert got["pass@1,plain"] >= 0.25 and got["pass@n,oracle"] >= got["pass@1,plain"], got
 

@@ -62,20 +62,47 @@ def test_verdicts_identical_to_evalplus(subset: tuple[Path, Path], tmp_path: Pat
     ep_samples = tmp_path / "ep.jsonl"
     ep_samples.write_bytes(samples.read_bytes())
     env = {**os.environ, "HUMANEVAL_OVERRIDE_PATH": str(ds_path)}
-    subprocess.run([sys.executable, "-c", "from evalplus.evaluate import evaluate; "
-                    f"evaluate('humaneval', samples={str(ep_samples)!r}, parallel=2)"],
-                   env=env, check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from evalplus.evaluate import evaluate; "
+            f"evaluate('humaneval', samples={str(ep_samples)!r}, parallel=2)",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     theirs = json.loads((tmp_path / "ep_eval_results.json").read_text())
     out = tmp_path / "ours.json"
-    subprocess.run([sys.executable, "-m", "rerankeval.cli.main", "evaluate", "--dataset", "humaneval", "--samples",
-                    str(samples), "--dataset-path", str(ds_path), "--no-cache", "--out", str(out)],
-                   env=env, check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rerankeval.cli.main",
+            "evaluate",
+            "--dataset",
+            "humaneval",
+            "--samples",
+            str(samples),
+            "--dataset-path",
+            str(ds_path),
+            "--no-cache",
+            "--out",
+            str(out),
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     ours = json.loads(out.read_text())
     assert ours["hash"] == theirs["hash"]
     assert ours["eval"].keys() == theirs["eval"].keys()
     fields = ("solution", "base_status", "plus_status", "base_fail_tests", "plus_fail_tests")
     for task, rows in theirs["eval"].items():
-        assert [{k: r[k] for k in fields} for r in ours["eval"][task]] == [{k: r[k] for k in fields} for r in rows]
+        assert [{k: r[k] for k in fields} for r in ours["eval"][task]] == [
+            {k: r[k] for k in fields} for r in rows
+        ]
     statuses = {r["base_status"] for rows in ours["eval"].values() for r in rows}
     assert {"pass", "fail"} <= statuses  # the subset exercises both outcomes
     assert all(r["plus_status"] == "fail" for r in ours["eval"]["HumanEval/32"])  # EvalPlus 0.3.1's quirk
@@ -89,16 +116,25 @@ def test_cheating_programs_never_pass(subset: tuple[Path, Path], tmp_path: Path)
         "exit0": "import sys\nsys.exit(0)\n",
         "os_exit_in_call": "def add(x, y):\n    import os\n    os._exit(0)\n",
         "fake_marker": "def add(x, y):\n    print('PASS ALL TESTS OK')\n    return None\n",
-        "eq_always_true": ("class A:\n    def __eq__(self, o):\n        return True\n    __hash__ = object.__hash__\n"
-                           "def add(x, y):\n    return A()\n"),
+        "eq_always_true": (
+            "class A:\n    def __eq__(self, o):\n        return True\n    __hash__ = object.__hash__\n"
+            "def add(x, y):\n    return A()\n"
+        ),
         "kill_parent": "def add(x, y):\n    import os, signal\n    os.kill(os.getppid(), signal.SIGKILL)\n",
-        "swallow_everything": ("def add(x, y):\n    try:\n        while True:\n            pass\n"
-                               "    except BaseException:\n        return x + y + 1\n"),
+        "swallow_everything": (
+            "def add(x, y):\n    try:\n        while True:\n            pass\n"
+            "    except BaseException:\n        return x + y + 1\n"
+        ),
     }
     samples_path = tmp_path / "cheats.jsonl"
-    samples_path.write_text("".join(json.dumps({"task_id": "HumanEval/53", "solution": prompt + code}) + "\n"
-                                    for code in cheats.values())
-                            + json.dumps({"task_id": "HumanEval/53", "solution": prompt + "    return x + y\n"}) + "\n")
+    samples_path.write_text(
+        "".join(
+            json.dumps({"task_id": "HumanEval/53", "solution": prompt + code}) + "\n"
+            for code in cheats.values()
+        )
+        + json.dumps({"task_id": "HumanEval/53", "solution": prompt + "    return x + y\n"})
+        + "\n"
+    )
     verdicts = judge(ds, read_samples(samples_path, ds), parallel=2, cache=False)
     assert [v.passed for v in verdicts] == [False] * len(cheats) + [True]
 
@@ -112,10 +148,12 @@ def test_programs_importing_what_evalplus_has_loaded_pass_as_under_evalplus(
     prompt = ds.problems["HumanEval/53"]["prompt"]
     samples_path = tmp_path / "imports.jsonl"
     tails = ["import pandas as pd\n", "import numpy as np\nimport pandas as pd\n"]
-    samples_path.write_text("".join(
-        json.dumps({"task_id": "HumanEval/53", "solution": prompt + "    return x + y\n" + tail}) + "\n"
-        for tail in tails
-    ))
+    samples_path.write_text(
+        "".join(
+            json.dumps({"task_id": "HumanEval/53", "solution": prompt + "    return x + y\n" + tail}) + "\n"
+            for tail in tails
+        )
+    )
     verdicts = judge(ds, read_samples(samples_path, ds), parallel=2, cache=False)
     assert [(v.base_status, v.plus_status) for v in verdicts] == [("pass", "pass")] * 2
 
@@ -132,16 +170,39 @@ def test_editable_install_under_tmp_evaluated_from_another_folder(
     ds_path, samples = subset
     base = Path(tempfile.mkdtemp(prefix="rerankeval-editable-", dir="/tmp"))
     try:
-        python = editable_install(base, {"rerankeval": ROOT / "harness" / "rerankeval",
-                                         "rerankeval_evalplus": ROOT / "plugins" / "rerankeval_evalplus"})
+        python = editable_install(
+            base,
+            {
+                "rerankeval": ROOT / "harness" / "rerankeval",
+                "rerankeval_evalplus": ROOT / "plugins" / "rerankeval_evalplus",
+            },
+        )
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         env["RERANKEVAL_CACHE_DIR"] = str(tmp_path / "cache")
         elsewhere = tmp_path / "elsewhere"
         elsewhere.mkdir()
         out = tmp_path / "tmp_install.json"
-        res = subprocess.run([str(python), "-m", "rerankeval.cli.main", "evaluate", "--dataset", "humaneval",
-                              "--samples", str(samples), "--dataset-path", str(ds_path), "--out", str(out)],
-                             cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600)
+        res = subprocess.run(
+            [
+                str(python),
+                "-m",
+                "rerankeval.cli.main",
+                "evaluate",
+                "--dataset",
+                "humaneval",
+                "--samples",
+                str(samples),
+                "--dataset-path",
+                str(ds_path),
+                "--out",
+                str(out),
+            ],
+            cwd=elsewhere,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert res.returncode == 0, res.stderr[-2000:]
         ours = json.loads(out.read_text())
     finally:

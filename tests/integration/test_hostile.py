@@ -409,18 +409,38 @@ def test_running_out_of_memory_is_reported_and_the_run_goes_on(sandbox: LocalExe
     # memory and the child would die silently (read as a hang: EvalPlus's status is `fail` there).
     hog = "    hog = []\n    while True:\n        hog.append(len(hog) * 7)\n"
     limits = Limits(memory_mb=384, file_size_mb=8, max_processes=64)
-    code = IMPORTS + "def f(x):\n    if x == 1:\n    " + hog.replace("\n    ", "\n        ") + "    return x + 1\n"
+    code = (
+        IMPORTS
+        + "def f(x):\n    if x == 1:\n    "
+        + hog.replace("\n    ", "\n        ")
+        + "    return x + 1\n"
+    )
     assets = {"in": INPUTS, "chk": {"expected": EXPECTED}}
-    in_call = CallJob(code=code, entry_point="f", inputs_key="in", time_limits=(10.0,) * 3, overall_timeout_s=30.0,
-                      checker=CheckerRef("sandbox_checkers:expect", "chk"), limits=limits, stop_on_fail=False)
+    in_call = CallJob(
+        code=code,
+        entry_point="f",
+        inputs_key="in",
+        time_limits=(10.0,) * 3,
+        overall_timeout_s=30.0,
+        checker=CheckerRef("sandbox_checkers:expect", "chk"),
+        limits=limits,
+        stop_on_fail=False,
+    )
     out = _one(sandbox, in_call, assets)
     assert out.completed, out
     assert [u.status for u in out.units] == ["oom", "pass", "pass"], out.units
     at_load = dataclasses.replace(in_call, code=IMPORTS + CORRECT + "def _load():\n" + hog + "_load()\n")
     out = _one(sandbox, at_load, assets)
     assert out.completed and out.units == (), out
-    out = _one(sandbox, TJob(code=IMPORTS + CORRECT, tests=("def _t():\n" + hog + "_t()", "assert f(1) == 2"),
-                             time_limit_s=5.0, limits=limits))
+    out = _one(
+        sandbox,
+        TJob(
+            code=IMPORTS + CORRECT,
+            tests=("def _t():\n" + hog + "_t()", "assert f(1) == 2"),
+            time_limit_s=5.0,
+            limits=limits,
+        ),
+    )
     assert out.completed and [u.status for u in out.units] == ["oom", "pass"], out.units
 
 

@@ -10,8 +10,10 @@ import pytest
 from rerankeval_lmeval.data import doc_fields
 from rerankeval_lmeval.extract import clean_program, extract_program, fenced_blocks
 
-PROMPT = ('from typing import List\n\n\ndef total(xs: List[int]) -> int:\n    """Sum of xs.\n'
-          '    >>> total([1, 2])\n    3\n    """\n')
+PROMPT = (
+    'from typing import List\n\n\ndef total(xs: List[int]) -> int:\n    """Sum of xs.\n'
+    '    >>> total([1, 2])\n    3\n    """\n'
+)
 
 
 def run(program: str, call: str) -> object:
@@ -27,8 +29,9 @@ def test_continuation_of_the_prefilled_prompt_is_the_body() -> None:
 
 
 def test_chat_answer_with_a_fenced_function_keeps_the_prompts_imports() -> None:
-    response = ("Sure! Here it is:\n```python\ndef total(xs: List[int]) -> int:\n    return sum(xs)\n```\n"
-                "Done.")
+    response = (
+        "Sure! Here it is:\n```python\ndef total(xs: List[int]) -> int:\n    return sum(xs)\n```\nDone."
+    )
     program = extract_program(response, "total", PROMPT, PROMPT)
     assert run(program, "total([4])") == 4
 
@@ -53,8 +56,10 @@ def test_mbpp_answers_are_whole_functions_and_junk_after_them_is_dropped() -> No
 
 
 def test_helpers_imports_and_constants_survive_cleaning() -> None:
-    code = ("import math\nK = 2\ndef helper(x):\n    return x * K\n"
-            "def f(x):\n    return helper(math.floor(x))\nf(1)\n")
+    code = (
+        "import math\nK = 2\ndef helper(x):\n    return x * K\n"
+        "def f(x):\n    return helper(math.floor(x))\nf(1)\n"
+    )
     cleaned = clean_program(code, "f")
     assert "f(1)\n" not in cleaned + "\n" and run(cleaned, "f(2.5)") == 4
 
@@ -92,5 +97,7 @@ def test_instruct_documents_open_a_code_block_and_complete_ones_prefill_the_sign
 
 
 def test_a_whole_function_continuing_the_instruct_prefix_gets_the_prompts_imports() -> None:
-    program = extract_program("def total(xs: List[int]) -> int:\n    return len(xs)\n```\nok", "total", "", PROMPT)
+    program = extract_program(
+        "def total(xs: List[int]) -> int:\n    return len(xs)\n```\nok", "total", "", PROMPT
+    )
     assert program.startswith("from typing import List") and run(program, "total([5, 6])") == 2

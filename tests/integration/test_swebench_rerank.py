@@ -11,20 +11,32 @@ from click.testing import CliRunner
 from rerankeval.cli.main import _register, cli
 
 RESOLVED = {  # instance -> labels of run A's and run B's candidate (B has none for i3)
-    "o__r-1": (True, False), "o__r-2": (False, False), "o__r-3": (False, True), "o__r-4": (True, True),
+    "o__r-1": (True, False),
+    "o__r-2": (False, False),
+    "o__r-3": (False, True),
+    "o__r-4": (True, True),
     "o__r-5": (False,),
 }
 
 
 def _write(tmp_path: Path) -> tuple[Path, Path, Path]:
     inst = tmp_path / "instances.jsonl"
-    rows = [{"instance_id": i, "repo": "o/r", "problem_statement": f"issue {i}"}
-            for i in [*RESOLVED, "o__r-6"]]
+    rows = [
+        {"instance_id": i, "repo": "o/r", "problem_statement": f"issue {i}"} for i in [*RESOLVED, "o__r-6"]
+    ]
     inst.write_text("".join(json.dumps(r) + "\n" for r in rows))
     files = []
     for run, pos in (("A", 0), ("B", 1)):
-        rows = [{"instance_id": i, "model_name_or_path": f"org/{run}", "model_patch": f"diff {run} {i}",
-                 "resolved": labels[pos]} for i, labels in RESOLVED.items() if len(labels) > pos]
+        rows = [
+            {
+                "instance_id": i,
+                "model_name_or_path": f"org/{run}",
+                "model_patch": f"diff {run} {i}",
+                "resolved": labels[pos],
+            }
+            for i, labels in RESOLVED.items()
+            if len(labels) > pos
+        ]
         path = tmp_path / f"run{run}.jsonl"
         path.write_text("".join(json.dumps(r) + "\n" for r in rows))
         files.append(path)
@@ -41,13 +53,36 @@ def test_oracle_scorer_run_writes_predictions_and_reaches_the_oracle_bounds(tmp_
     inst, a, b = _write(tmp_path)
     out = tmp_path / "run"
     env = {"RERANKEVAL_CACHE_DIR": str(tmp_path / "cache")}
-    args = ["swebench", "rerank", "--instances", str(inst), "--candidates", str(a), "--candidates", str(b),
-            "--rm", "oracle-labels", "--out", str(out), "--n-boot", "20", "--ks", "1,2"]
+    args = [
+        "swebench",
+        "rerank",
+        "--instances",
+        str(inst),
+        "--candidates",
+        str(a),
+        "--candidates",
+        str(b),
+        "--rm",
+        "oracle-labels",
+        "--out",
+        str(out),
+        "--n-boot",
+        "20",
+        "--ks",
+        "1,2",
+    ]
     code, stdout, stderr = _invoke(args, env)
     assert code == 0, stderr
-    assert {p.name for p in out.iterdir()} >= {"run.json", "candidates.jsonl", "gold.jsonl",
-                                               "rm_scores.jsonl", "selections.jsonl", "predictions.jsonl",
-                                               "metrics.json", "report"}
+    assert {p.name for p in out.iterdir()} >= {
+        "run.json",
+        "candidates.jsonl",
+        "gold.jsonl",
+        "rm_scores.jsonl",
+        "selections.jsonl",
+        "predictions.jsonl",
+        "metrics.json",
+        "report",
+    }
     preds = [json.loads(x) for x in (out / "predictions.jsonl").read_text().splitlines()]
     assert [p["instance_id"] for p in preds] == list(RESOLVED)
     assert {p["model_name_or_path"] for p in preds} == {"ensemble-2-models+rerank.oracle-labels"}
@@ -58,7 +93,11 @@ def test_oracle_scorer_run_writes_predictions_and_reaches_the_oracle_bounds(tmp_
     assert sel["rerank"]["rate_benchmark"] == pytest.approx(3 / 6) and sel["runs"]["org/A"]["resolved"] == 2
     assert q["auc"]["value"] == 1.0 and q["ece"]["value"] == 0.0
     runs = m["per_run"]
-    assert runs["org/A"]["n_candidates"] == 5 and runs["org/A"]["n_resolved"] == 2 and runs["org/B"]["auc"] == 1.0
+    assert (
+        runs["org/A"]["n_candidates"] == 5
+        and runs["org/A"]["n_resolved"] == 2
+        and runs["org/B"]["auc"] == 1.0
+    )
     assert runs["org/A"]["picked"] + runs["org/B"]["picked"] == 5
     assert runs["org/B"]["picked_resolved"] == 1 and runs["org/A"]["mean_prob_resolved"] == 1.0
     for row in q["rm_at_k"]:
@@ -77,10 +116,26 @@ def test_metrics_relabels_a_saved_run_from_harness_reports(tmp_path: Path) -> No
     inst, a, b = _write(tmp_path)
     out = tmp_path / "run"
     env = {"RERANKEVAL_CACHE_DIR": str(tmp_path / "cache")}
-    code, _, stderr = _invoke(["swebench", "rerank", "--instances", str(inst), "--candidates", str(a),
-                               "--candidates", str(b), "--rm", "oracle-labels", "--out", str(out),
-                               "--n-boot", "0", "--no-figures"],
-                              env)
+    code, _, stderr = _invoke(
+        [
+            "swebench",
+            "rerank",
+            "--instances",
+            str(inst),
+            "--candidates",
+            str(a),
+            "--candidates",
+            str(b),
+            "--rm",
+            "oracle-labels",
+            "--out",
+            str(out),
+            "--n-boot",
+            "0",
+            "--no-figures",
+        ],
+        env,
+    )
     assert code == 0, stderr
     # reports that disagree with the resolved fields: run A resolved nothing, run B everything
     ids = list(RESOLVED)
@@ -88,11 +143,26 @@ def test_metrics_relabels_a_saved_run_from_harness_reports(tmp_path: Path) -> No
     (tmp_path / "org__B.x.json").write_text(json.dumps({"resolved_ids": ids, "unresolved_ids": []}))
     sel_report = tmp_path / "sel.x.json"
     sel_report.write_text(json.dumps({"resolved_ids": ["o__r-1"], "unresolved_ids": []}))
-    code, stdout, stderr = _invoke(["swebench", "metrics", str(out),
-                                    "--report", str(tmp_path / "org__A.x.json"),
-                                    "--report", str(tmp_path / "org__B.x.json"),
-                                    "--selection-report", str(sel_report),
-                                    "--n-boot", "0", "--bins", "5", "--json", "--no-figures"], env)
+    code, stdout, stderr = _invoke(
+        [
+            "swebench",
+            "metrics",
+            str(out),
+            "--report",
+            str(tmp_path / "org__A.x.json"),
+            "--report",
+            str(tmp_path / "org__B.x.json"),
+            "--selection-report",
+            str(sel_report),
+            "--n-boot",
+            "0",
+            "--bins",
+            "5",
+            "--json",
+            "--no-figures",
+        ],
+        env,
+    )
     assert code == 0, stderr
     m = json.loads(stdout)
     assert m["selection"]["runs"]["org/B"]["resolved"] == 4 and m["selection"]["oracle"]["resolved"] == 4
@@ -104,10 +174,27 @@ def test_metrics_relabels_a_saved_run_from_harness_reports(tmp_path: Path) -> No
 def test_a_scorer_that_needs_labels_fails_in_one_line_when_they_are_missing(tmp_path: Path) -> None:
     inst, a, _ = _write(tmp_path)
     bare = tmp_path / "bare.jsonl"
-    bare.write_text("".join(json.dumps({k: v for k, v in json.loads(x).items() if k != "resolved"}) + "\n"
-                            for x in a.read_text().splitlines()))
-    code, _, stderr = _invoke(["swebench", "rerank", "--instances", str(inst), "--candidates", str(bare),
-                               "--rm", "oracle-labels", "--out", str(tmp_path / "r")], {})
+    bare.write_text(
+        "".join(
+            json.dumps({k: v for k, v in json.loads(x).items() if k != "resolved"}) + "\n"
+            for x in a.read_text().splitlines()
+        )
+    )
+    code, _, stderr = _invoke(
+        [
+            "swebench",
+            "rerank",
+            "--instances",
+            str(inst),
+            "--candidates",
+            str(bare),
+            "--rm",
+            "oracle-labels",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        {},
+    )
     assert code == 1 and stderr.startswith("error:") and "known label" in stderr
     assert len(stderr.splitlines()) == 1
 
@@ -116,10 +203,24 @@ def test_a_scorer_that_needs_labels_fails_in_one_line_when_they_are_missing(tmp_
 def test_full_swebench_lite_candidates_with_the_oracle_scorer(shared_data: Path, tmp_path: Path) -> None:
     lite = shared_data / "swebench_lite"
     out = tmp_path / "lite"
-    code, _, stderr = _invoke(["swebench", "rerank", "--instances", str(lite / "swe-bench-lite_test.jsonl"),
-                               "--candidates", str(lite / "lite_candidates_acr_sweagent.jsonl"), "--rm",
-                               "oracle-labels", "--out", str(out), "--n-boot", "50", "--no-figures"],
-                              {"RERANKEVAL_CACHE_DIR": str(tmp_path / "cache")})
+    code, _, stderr = _invoke(
+        [
+            "swebench",
+            "rerank",
+            "--instances",
+            str(lite / "swe-bench-lite_test.jsonl"),
+            "--candidates",
+            str(lite / "lite_candidates_acr_sweagent.jsonl"),
+            "--rm",
+            "oracle-labels",
+            "--out",
+            str(out),
+            "--n-boot",
+            "50",
+            "--no-figures",
+        ],
+        {"RERANKEVAL_CACHE_DIR": str(tmp_path / "cache")},
+    )
     assert code == 0, stderr
     m = json.loads((out / "metrics.json").read_text())
     q = m["rm_quality"]
@@ -140,8 +241,14 @@ def test_the_real_harness_grades_a_reranked_predictions_file(shared_data: Path, 
     row = json.loads(lite.read_text().splitlines()[0])
     gold = SweCandidate(row["instance_id"], 0, "gold", "gold", row["patch"], f"{lite}:1")
     preds = write_predictions(tmp_path / "preds.jsonl", [gold], "gold+rerank.test")
-    report = run_harness(preds, "rerankeval-docker-test", dataset=str(lite), max_workers=1,
-                         report_dir=tmp_path, instance_ids=[row["instance_id"]])
+    report = run_harness(
+        preds,
+        "rerankeval-docker-test",
+        dataset=str(lite),
+        max_workers=1,
+        report_dir=tmp_path,
+        instance_ids=[row["instance_id"]],
+    )
     assert report.name == "gold+rerank.test.rerankeval-docker-test.json"
     assert read_report(report).resolved == {row["instance_id"]}
 
@@ -149,8 +256,24 @@ def test_the_real_harness_grades_a_reranked_predictions_file(shared_data: Path, 
 def test_mixed_only_keeps_the_instances_whose_candidates_disagree(tmp_path: Path) -> None:
     inst, a, b = _write(tmp_path)
     out = tmp_path / "run"
-    args = ["swebench", "rerank", "--instances", str(inst), "--candidates", str(a), "--candidates", str(b),
-            "--rm", "oracle-labels", "--out", str(out), "--n-boot", "0", "--no-figures", "--mixed-only"]
+    args = [
+        "swebench",
+        "rerank",
+        "--instances",
+        str(inst),
+        "--candidates",
+        str(a),
+        "--candidates",
+        str(b),
+        "--rm",
+        "oracle-labels",
+        "--out",
+        str(out),
+        "--n-boot",
+        "0",
+        "--no-figures",
+        "--mixed-only",
+    ]
     code, _, stderr = _invoke(args, {"RERANKEVAL_CACHE_DIR": str(tmp_path / "cache")})
     assert code == 0, stderr
     rows = [json.loads(x) for x in (out / "candidates.jsonl").read_text().splitlines()]

@@ -12,8 +12,9 @@ from rerankeval_evalplus.judge import status_from_outcome
 
 def _check(expected, atol=0, dataset="humaneval", entry_point="f", inputs=None):
     inputs = inputs if inputs is not None else [[i] for i in range(len(expected))]
-    return make_checker({"dataset": dataset, "entry_point": entry_point, "inputs": inputs,
-                         "expected": expected, "atol": atol})
+    return make_checker(
+        {"dataset": dataset, "entry_point": entry_point, "inputs": inputs, "expected": expected, "atol": atol}
+    )
 
 
 def test_exact_match_and_types() -> None:
@@ -28,7 +29,9 @@ def test_float_tolerance_is_switched_on_by_the_first_float_and_stays_on() -> Non
     # EvalPlus sets atol = 1e-6 the first time it meets a float expected output and keeps it.
     check = _check([1.0, 5, 2.0])
     assert check(0, 1.0 + 1e-7)
-    assert not check(1, 5.0000001)  # int expected: exact_match False, atol now 1e-6, but type(out) != type(exp)
+    assert not check(
+        1, 5.0000001
+    )  # int expected: exact_match False, atol now 1e-6, but type(out) != type(exp)
     assert check(2, 2.0 + 5e-7)
 
 
@@ -68,14 +71,17 @@ def _outcome(statuses, completed=True):
     return ProgramOutcome(units=tuple(ExecOutcome(s) for s in statuses), completed=completed)
 
 
-@pytest.mark.parametrize(("statuses", "completed", "n", "expected"), [
-    (["pass"] * 3, True, 3, ("pass", [True] * 3)),
-    (["pass", "fail"], True, 3, ("fail", [True, False])),
-    (["pass", "timeout"], True, 3, ("fail", [True, False])),  # a per-input timeout is a fail in EvalPlus
-    ([], True, 3, ("fail", [])),  # the program did not load
-    (["pass"], False, 3, ("timeout", [True])),  # killed or died without reporting: EvalPlus's timeout
-    (["pass"] * 3, False, 3, ("timeout", [True] * 3)),
-])
+@pytest.mark.parametrize(
+    ("statuses", "completed", "n", "expected"),
+    [
+        (["pass"] * 3, True, 3, ("pass", [True] * 3)),
+        (["pass", "fail"], True, 3, ("fail", [True, False])),
+        (["pass", "timeout"], True, 3, ("fail", [True, False])),  # a per-input timeout is a fail in EvalPlus
+        ([], True, 3, ("fail", [])),  # the program did not load
+        (["pass"], False, 3, ("timeout", [True])),  # killed or died without reporting: EvalPlus's timeout
+        (["pass"] * 3, False, 3, ("timeout", [True] * 3)),
+    ],
+)
 def test_status_rules_of_untrusted_check(statuses, completed, n, expected) -> None:
     assert status_from_outcome(_outcome(statuses, completed), n, quirk_find_zero=False) == expected
 

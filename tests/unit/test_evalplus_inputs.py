@@ -10,8 +10,16 @@ from rerankeval.errors import InputError
 from rerankeval_evalplus import load_dataset, read_samples
 from rerankeval_evalplus.dataset import EvalPlusDataset
 
-PROBLEM = {"task_id": "HumanEval/0", "prompt": "def f(x):\n", "entry_point": "f", "canonical_solution": "    return x\n",
-           "base_input": [[1]], "plus_input": [[2]], "atol": 0, "contract": ""}
+PROBLEM = {
+    "task_id": "HumanEval/0",
+    "prompt": "def f(x):\n",
+    "entry_point": "f",
+    "canonical_solution": "    return x\n",
+    "base_input": [[1]],
+    "plus_input": [[2]],
+    "atol": 0,
+    "contract": "",
+}
 
 
 @pytest.fixture()
@@ -26,22 +34,28 @@ def _write(tmp_path: Path, text: str | bytes) -> Path:
 
 
 def test_completion_gets_the_prompt_and_indices_follow_file_order(tmp_path, ds) -> None:
-    p = _write(tmp_path, '{"task_id": "HumanEval/0", "completion": "    return x\\n"}\n'
-                         '{"task_id": "HumanEval/0", "solution": "def f(x):\\n    return 1\\n"}\n')
+    p = _write(
+        tmp_path,
+        '{"task_id": "HumanEval/0", "completion": "    return x\\n"}\n'
+        '{"task_id": "HumanEval/0", "solution": "def f(x):\\n    return 1\\n"}\n',
+    )
     s = read_samples(p, ds)
     assert [x.index for x in s] == [0, 1]
     assert s[0].solution == "def f(x):\n    return x\n"
 
 
-@pytest.mark.parametrize(("text", "needle"), [
-    ('{"task_id": "HumanEval/0", "completion": "x"}\n{bad json\n', ":2: not valid JSON"),
-    ('{"task_id": "HumanEval/99", "completion": "x"}\n', ":1: unknown task id 'HumanEval/99'"),
-    ('{"task_id": "Mbpp/2", "completion": "x"}\n', "use --dataset mbpp"),
-    ('{"task_id": "HumanEval/0"}\n', ":1: no string 'solution' or 'completion'"),
-    ('[1, 2]\n', ":1: a JSON object was expected"),
-    ('\n\n', "holds no samples"),
-    (b'{"task_id": "HumanEval/0", "completion": "\xff"}\n', ":1: not UTF-8"),
-])
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ('{"task_id": "HumanEval/0", "completion": "x"}\n{bad json\n', ":2: not valid JSON"),
+        ('{"task_id": "HumanEval/99", "completion": "x"}\n', ":1: unknown task id 'HumanEval/99'"),
+        ('{"task_id": "Mbpp/2", "completion": "x"}\n', "use --dataset mbpp"),
+        ('{"task_id": "HumanEval/0"}\n', ":1: no string 'solution' or 'completion'"),
+        ("[1, 2]\n", ":1: a JSON object was expected"),
+        ("\n\n", "holds no samples"),
+        (b'{"task_id": "HumanEval/0", "completion": "\xff"}\n', ":1: not UTF-8"),
+    ],
+)
 def test_bad_samples_name_file_line_and_fix(tmp_path, ds, text, needle) -> None:
     with pytest.raises(InputError) as e:
         read_samples(_write(tmp_path, text), ds)

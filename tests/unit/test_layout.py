@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_core_stays_light() -> None:
     heavy = {"torch", "pandas", "lm_eval", "evalplus", "tqdm", "numpy", "matplotlib", "vllm", "transformers"}
-    probe = f"import sys, rerankeval.core, rerankeval.core.rerank; print(sorted({heavy!r} & set(sys.modules)))"
+    probe = (
+        f"import sys, rerankeval.core, rerankeval.core.rerank; print(sorted({heavy!r} & set(sys.modules)))"
+    )
     env = {**os.environ, "PYTHONPATH": str(Path(rerankeval.__file__).parents[1])}
     out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

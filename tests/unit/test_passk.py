@@ -8,13 +8,13 @@ from rerankeval.core.passk import estimate_pass_at_k, pass_at_k
 def test_matches_evalplus_estimator_on_a_grid() -> None:
     from evalplus.eval import estimate_pass_at_k as ep
 
-    ns, cs, ks = [], [], []
+    ns, cs = [], []
     for n, c in itertools.product((1, 5, 10, 100, 200), range(0, 201, 7)):
         if c <= n:
             ns.append(n)
             cs.append(c)
     for k in (1, 10, 100):
-        pairs = [(n, c) for n, c in zip(ns, cs) if n >= k]
+        pairs = [(n, c) for n, c in zip(ns, cs, strict=True) if n >= k]
         ours = estimate_pass_at_k([n for n, _ in pairs], [c for _, c in pairs], k)
         theirs = ep([n for n, _ in pairs], [c for _, c in pairs], k)
         assert ours == pytest.approx(list(theirs), abs=1e-12)

@@ -26,8 +26,11 @@ def default_results_path(samples: Path) -> Path:
     """EvalPlus's naming: ``x.jsonl`` -> ``x_eval_results.json``; a folder -> ``folder/eval_results.json``."""
     if samples.is_dir():
         return samples / "eval_results.json"
-    return samples.with_name(samples.name[: -len(".jsonl")] + "_eval_results.json" if samples.name.endswith(".jsonl")
-                             else samples.name + "_eval_results.json")
+    return samples.with_name(
+        samples.name[: -len(".jsonl")] + "_eval_results.json"
+        if samples.name.endswith(".jsonl")
+        else samples.name + "_eval_results.json"
+    )
 
 
 def verdict_journal(result_path: Path) -> Path:
@@ -51,8 +54,12 @@ def read_verdicts(journal: Path, keys: set[str]) -> dict[str, dict[str, Any]]:
             what = f"field 'details' must be a list of true/false, got {details!r:.60}"
             raise InputError.at(journal, no, what, fix)
         if key not in keys:
-            raise InputError.at(journal, no, "a verdict of other samples or options than this command's",
-                                "Resume with the same samples and options, or start again with --overwrite")
+            raise InputError.at(
+                journal,
+                no,
+                "a verdict of other samples or options than this command's",
+                "Resume with the same samples and options, or start again with --overwrite",
+            )
         if key in out:
             raise InputError.at(journal, no, "second verdict of the same run", "Delete the duplicate line")
         out[key] = {"status": status, "details": details}
@@ -60,35 +67,91 @@ def read_verdicts(journal: Path, keys: set[str]) -> dict[str, dict[str, Any]]:
 
 
 @click.command()
-@click.option("--dataset", type=click.Choice(["humaneval", "mbpp"]), required=True, help="HumanEval+ or MBPP+.")
-@click.option("--samples", type=click.Path(path_type=Path), required=True,
-              help="EvalPlus samples: JSONL with task_id + solution|completion, or a folder of <task>/<n>.py.")
-@click.option("--dataset-path", type=click.Path(path_type=Path), default=None,
-              help="EvalPlus release file (default: $HUMANEVAL_OVERRIDE_PATH / $MBPP_OVERRIDE_PATH, else EvalPlus's download).")
-@click.option("--parallel", type=click.IntRange(min=1), default=None,
-              help="Worker processes (default: all cores).")
+@click.option(
+    "--dataset", type=click.Choice(["humaneval", "mbpp"]), required=True, help="HumanEval+ or MBPP+."
+)
+@click.option(
+    "--samples",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="EvalPlus samples: JSONL with task_id + solution|completion, or a folder of <task>/<n>.py.",
+)
+@click.option(
+    "--dataset-path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="EvalPlus release file (default: $HUMANEVAL_OVERRIDE_PATH / $MBPP_OVERRIDE_PATH, else "
+    "EvalPlus's download).",
+)
+@click.option(
+    "--parallel", type=click.IntRange(min=1), default=None, help="Worker processes (default: all cores)."
+)
 @click.option("--base-only", is_flag=True, help="Only the original base inputs.")
-@click.option("--test-details", is_flag=True, help="Run every input instead of stopping at the first failure.")
-@click.option("--min-time-limit", type=Finite(min=0, min_open=True), default=1.0, show_default=True,
-              help="Floor of each per-input limit (s).")
-@click.option("--gt-time-limit-factor", type=Finite(min=0), default=4.0, show_default=True,
-              help="Per-input limit as a multiple of the reference solution's time.")
-@click.option("--no-evalplus-quirks", is_flag=True,
-              help="Judge HumanEval/32 by its oracle instead of reproducing EvalPlus 0.3.1's always-fail report.")
-@click.option("--executor", "executor_kind", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="Run the sandboxed work on this machine or on a Ray cluster (pip install 'rerankeval[ray]').")
-@click.option("--ray-address", default=None, help="Ray cluster address (e.g. auto); default: start a local Ray.")
+@click.option(
+    "--test-details", is_flag=True, help="Run every input instead of stopping at the first failure."
+)
+@click.option(
+    "--min-time-limit",
+    type=Finite(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Floor of each per-input limit (s).",
+)
+@click.option(
+    "--gt-time-limit-factor",
+    type=Finite(min=0),
+    default=4.0,
+    show_default=True,
+    help="Per-input limit as a multiple of the reference solution's time.",
+)
+@click.option(
+    "--no-evalplus-quirks",
+    is_flag=True,
+    help="Judge HumanEval/32 by its oracle instead of reproducing EvalPlus 0.3.1's always-fail report.",
+)
+@click.option(
+    "--executor",
+    "executor_kind",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Run the sandboxed work on this machine or on a Ray cluster (pip install 'rerankeval[ray]').",
+)
+@click.option(
+    "--ray-address", default=None, help="Ray cluster address (e.g. auto); default: start a local Ray."
+)
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
-@click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Results file (default: EvalPlus's <samples>_eval_results.json).")
-@click.option("--overwrite", is_flag=True,
-              help="Replace an existing results file (and an interrupted evaluation's verdicts).")
-@click.option("--resume", is_flag=True,
-              help="Continue an interrupted evaluation: keep the verdicts it saved.")
-def evaluate(dataset: str, samples: Path, dataset_path: Path | None, parallel: int | None, base_only: bool,
-             test_details: bool, min_time_limit: float, gt_time_limit_factor: float, no_evalplus_quirks: bool,
-             executor_kind: str, ray_address: str | None, no_cache: bool, out: Path | None, overwrite: bool,
-             resume: bool) -> None:
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Results file (default: EvalPlus's <samples>_eval_results.json).",
+)
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace an existing results file (and an interrupted evaluation's verdicts).",
+)
+@click.option(
+    "--resume", is_flag=True, help="Continue an interrupted evaluation: keep the verdicts it saved."
+)
+def evaluate(
+    dataset: str,
+    samples: Path,
+    dataset_path: Path | None,
+    parallel: int | None,
+    base_only: bool,
+    test_details: bool,
+    min_time_limit: float,
+    gt_time_limit_factor: float,
+    no_evalplus_quirks: bool,
+    executor_kind: str,
+    ray_address: str | None,
+    no_cache: bool,
+    out: Path | None,
+    overwrite: bool,
+    resume: bool,
+) -> None:
     """Judge EvalPlus samples (base and plus inputs) and print pass@k as EvalPlus does.
 
     Writes the results in EvalPlus 0.3.1's own schema, so existing EvalPlus tooling reads them.
@@ -114,18 +177,29 @@ def evaluate(dataset: str, samples: Path, dataset_path: Path | None, parallel: i
     result_path = out or default_results_path(samples)
     journal = verdict_journal(result_path)
     for flag, given in (("--samples", samples), ("--dataset-path", dataset_path)):
-        if given is not None and os.path.realpath(given) in {os.path.realpath(p) for p in (result_path,
-                                                                                              journal)}:
-            raise InputError(f"{flag} {given} is a file this evaluation writes, so it would overwrite its "
-                             "own input. Pass another --out")
+        if given is not None and os.path.realpath(given) in {
+            os.path.realpath(p) for p in (result_path, journal)
+        }:
+            raise InputError(
+                f"{flag} {given} is a file this evaluation writes, so it would overwrite its "
+                "own input. Pass another --out"
+            )
     ds = load_dataset(dataset, dataset_path)
     rows = read_samples(samples, ds)
-    cfg = JudgeConfig(min_time_limit=min_time_limit, gt_time_limit_factor=gt_time_limit_factor,
-                      fast_check=not test_details, base_only=base_only, evalplus_quirks=not no_evalplus_quirks)
+    cfg = JudgeConfig(
+        min_time_limit=min_time_limit,
+        gt_time_limit_factor=gt_time_limit_factor,
+        fast_check=not test_details,
+        base_only=base_only,
+        evalplus_quirks=not no_evalplus_quirks,
+    )
     n_tasks = len({s.task_id for s in rows})
     if n_tasks < len(ds.problems):
-        click.echo(f"note: samples cover {n_tasks} of {len(ds.problems)} {dataset} tasks; pass@k is over those tasks",
-                   err=True)
+        click.echo(
+            f"note: samples cover {n_tasks} of {len(ds.problems)} {dataset} tasks; "
+            "pass@k is over those tasks",
+            err=True,
+        )
     t0 = time.monotonic()
     try:
         result_path.parent.mkdir(parents=True, exist_ok=True)
@@ -135,30 +209,48 @@ def evaluate(dataset: str, samples: Path, dataset_path: Path | None, parallel: i
     lock = acquire_lock(lock_path, str(result_path))
     try:
         if result_path.exists() and not overwrite:
-            raise RunExistsError(f"{result_path} exists. Pass --overwrite to recompute it (cached runs are "
-                                 "reused), or --out to write elsewhere")
+            raise RunExistsError(
+                f"{result_path} exists. Pass --overwrite to recompute it (cached runs are "
+                "reused), or --out to write elsewhere"
+            )
         if journal.exists() and not (resume or overwrite):
-            raise RunExistsError(f"{journal} holds the verdicts of an interrupted evaluation. Pass --resume "
-                                 "to continue it, --overwrite to start again, or --out to write elsewhere")
+            raise RunExistsError(
+                f"{journal} holds the verdicts of an interrupted evaluation. Pass --resume "
+                "to continue it, --overwrite to start again, or --out to write elsewhere"
+            )
         if overwrite:
             journal.unlink(missing_ok=True)
         free = shutil.disk_usage(result_path.parent).free
         if free < MIN_FREE_BYTES:
-            raise RunWriteError(f"cannot write {result_path}: only {free // 1024} KiB free on its file "
-                                "system. Free space there, or pass another --out")
+            raise RunWriteError(
+                f"cannot write {result_path}: only {free // 1024} KiB free on its file "
+                "system. Free space there, or pass another --out"
+            )
         done = read_verdicts(journal, run_keys(ds, rows, cfg)) if resume else {}
         if resume:
             click.echo(f"resume: {len(done)} verdicts kept from {journal}", err=True)
         executor = make_executor(executor_kind, parallel, ray_address, PRELOAD)
         try:
             total = count_runs(rows, base_only)
-            with JsonlAppender(journal, sync_every=50) as app, \
-                    tqdm(total=total, unit="run", desc="evaluate", disable=None) as bar:
+            with (
+                JsonlAppender(journal, sync_every=50) as app,
+                tqdm(total=total, unit="run", desc="evaluate", disable=None) as bar,
+            ):
+
                 def keep(key: str, run: tuple[str, str, str], result: dict[str, Any]) -> None:
                     app.write({"key": key, "task_id": run[0], "segment": run[1], "sha": run[2], **result})
 
-                verdicts = judge(ds, rows, parallel=parallel, cache=not no_cache, config=cfg,
-                                 progress=bar.update, executor=executor, done=done, on_result=keep)
+                verdicts = judge(
+                    ds,
+                    rows,
+                    parallel=parallel,
+                    cache=not no_cache,
+                    config=cfg,
+                    progress=bar.update,
+                    executor=executor,
+                    done=done,
+                    on_result=keep,
+                )
         finally:
             executor.close()
         results = eval_results(ds, rows, verdicts, test_details=test_details)

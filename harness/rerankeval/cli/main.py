@@ -59,16 +59,20 @@ class _Group(click.Group):
         except sqlite3.OperationalError as e:
             if "disk" not in str(e) and "readonly" not in str(e):
                 raise
-            click.echo(f"error: the result cache cannot be written ({e}). Free space under {cache_dir()} (or "
-                       "set RERANKEVAL_CACHE_DIR elsewhere, or pass --no-cache), then re-run with --resume",
-                       err=True)
+            click.echo(
+                f"error: the result cache cannot be written ({e}). Free space under {cache_dir()} (or "
+                "set RERANKEVAL_CACHE_DIR elsewhere, or pass --no-cache), then re-run with --resume",
+                err=True,
+            )
             ctx.exit(1)
         except KeyboardInterrupt:
             click.echo("interrupted: finished results are saved; re-run with --resume to continue", err=True)
             ctx.exit(130)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "RERANKEVAL"})
+@click.group(
+    cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "RERANKEVAL"}
+)
 @click.version_option(__version__, prog_name="rerankeval")
 def cli() -> None:
     """Score code models with and without reward-guided reranking."""

@@ -16,12 +16,23 @@ def samples() -> None:
 
 
 @samples.command("import")
-@click.option("--format", "fmt", type=click.Choice(["codet", "codex"]), required=True,
-              help="codet: CodeT's *_code_solution.jsonl; codex: rows of task_id/sample_idx/completion.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["codet", "codex"]),
+    required=True,
+    help="codet: CodeT's *_code_solution.jsonl; codex: rows of task_id/sample_idx/completion.",
+)
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--prompts", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="codet only: HumanEval_for_code_generation.jsonl (default: next to PATH).")
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="EvalPlus samples .jsonl to write.")
+@click.option(
+    "--prompts",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="codet only: HumanEval_for_code_generation.jsonl (default: next to PATH).",
+)
+@click.option(
+    "--out", type=click.Path(path_type=Path), required=True, help="EvalPlus samples .jsonl to write."
+)
 def import_(fmt: str, path: Path, prompts: Path | None, out: Path) -> None:
     """Convert PATH into an EvalPlus samples file."""
     from rerankeval_evalplus.importers import convert
@@ -31,27 +42,66 @@ def import_(fmt: str, path: Path, prompts: Path | None, out: Path) -> None:
 
 
 @samples.command("generate")
-@click.option("--dataset", type=click.Choice(["humaneval", "mbpp"]), required=True, help="HumanEval+ or MBPP+.")
-@click.option("--model", required=True, metavar="SPEC",
-              help="Policy model: vllm:<model>, hf:<model>, openai:<base_url>#<model>, or smollm2; <model> may "
-              "be an embedded model (rerankeval models list).")
-@click.option("-n", "n", type=click.IntRange(min=1), default=8, show_default=True, help="Samples per problem.")
+@click.option(
+    "--dataset", type=click.Choice(["humaneval", "mbpp"]), required=True, help="HumanEval+ or MBPP+."
+)
+@click.option(
+    "--model",
+    required=True,
+    metavar="SPEC",
+    help="Policy model: vllm:<model>, hf:<model>, openai:<base_url>#<model>, or smollm2; <model> may "
+    "be an embedded model (rerankeval models list).",
+)
+@click.option(
+    "-n", "n", type=click.IntRange(min=1), default=8, show_default=True, help="Samples per problem."
+)
 @click.option("--temperature", type=Finite(min=0), default=0.8, show_default=True)
 @click.option("--top-p", type=Finite(min=0, max=1, min_open=True), default=0.95, show_default=True)
 @click.option("--max-tokens", type=click.IntRange(min=1), default=512, show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first K problems.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Base seed (sample j of problem g: seed + g*n + j).")
-@click.option("--batch-problems", type=click.IntRange(min=1), default=16, show_default=True,
-              help="Problems per generator call (vLLM batches all their samples together).")
-@click.option("--dataset-path", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
-              help="EvalPlus release file (default: EvalPlus's own resolution).")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True,
-              help="EvalPlus samples .jsonl to write (raw responses and settings go to <stem>.generations.jsonl).")
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Base seed (sample j of problem g: seed + g*n + j).",
+)
+@click.option(
+    "--batch-problems",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    help="Problems per generator call (vLLM batches all their samples together).",
+)
+@click.option(
+    "--dataset-path",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    default=None,
+    help="EvalPlus release file (default: EvalPlus's own resolution).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="EvalPlus samples .jsonl to write (raw responses and settings go to <stem>.generations.jsonl).",
+)
 @click.option("--resume", is_flag=True, help="Continue a run that wrote to --out (same model and settings).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out.")
-def generate(dataset: str, model: str, n: int, temperature: float, top_p: float, max_tokens: int, limit: int | None,
-             seed: int, batch_problems: int, dataset_path: Path | None, out: Path, resume: bool,
-             overwrite: bool) -> None:
+def generate(
+    dataset: str,
+    model: str,
+    n: int,
+    temperature: float,
+    top_p: float,
+    max_tokens: int,
+    limit: int | None,
+    seed: int,
+    batch_problems: int,
+    dataset_path: Path | None,
+    out: Path,
+    resume: bool,
+    overwrite: bool,
+) -> None:
     """Sample N programs per problem from a policy model into an EvalPlus samples file.
 
     The prompt and the answer extraction are those of the lm-eval tasks (humaneval_plus_rm,
@@ -67,20 +117,31 @@ def generate(dataset: str, model: str, n: int, temperature: float, top_p: float,
     ds = load_dataset(dataset, dataset_path)
     problems = list(ds.problems.values())[:limit]
     gen = load_generator(model)
-    config = SamplingConfig(n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed,
-                            batch_problems=batch_problems)
+    config = SamplingConfig(
+        n=n,
+        temperature=temperature,
+        top_p=top_p,
+        max_tokens=max_tokens,
+        seed=seed,
+        batch_problems=batch_problems,
+    )
     bar = tqdm(total=len(problems), unit="problem", desc="sample", disable=None)
     tokens = [0, time.perf_counter()]
 
     def progress(problems_done: int, new_tokens: int) -> None:
         tokens[0] += new_tokens
-        bar.set_postfix_str(f"{tokens[0] / max(1e-9, time.perf_counter() - tokens[1]):.0f} tok/s", refresh=False)
+        bar.set_postfix_str(
+            f"{tokens[0] / max(1e-9, time.perf_counter() - tokens[1]):.0f} tok/s", refresh=False
+        )
         bar.update(problems_done)
 
     with bar:
-        summary = generate_samples(dataset, problems, gen, out, config, resume=resume, overwrite=overwrite,
-                                   progress=progress)
+        summary = generate_samples(
+            dataset, problems, gen, out, config, resume=resume, overwrite=overwrite, progress=progress
+        )
     rate = summary.completion_tokens / summary.seconds if summary.seconds else 0.0
     skipped = f", {summary.skipped} problems already done" if summary.skipped else ""
-    click.echo(f"{out}: {summary.samples} samples ({summary.problems} problems x {n}{skipped}) from {gen.spec}; "
-               f"{summary.completion_tokens:,} tokens in {summary.seconds:.0f} s ({rate:.1f} tok/s)")
+    click.echo(
+        f"{out}: {summary.samples} samples ({summary.problems} problems x {n}{skipped}) from {gen.spec}; "
+        f"{summary.completion_tokens:,} tokens in {summary.seconds:.0f} s ({rate:.1f} tok/s)"
+    )

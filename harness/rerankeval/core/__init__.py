@@ -3,7 +3,6 @@
 from rerankeval.core.passk import estimate_pass_at_k, pass_at_k
 from rerankeval.core.types import (
     Candidate,
-    CandidateSet,
     ExecOutcome,
     Problem,
     Status,
@@ -11,7 +10,6 @@ from rerankeval.core.types import (
 
 __all__ = [
     "Candidate",
-    "CandidateSet",
     "ExecOutcome",
     "Problem",
     "Status",

@@ -42,13 +42,18 @@ class PassMatrix:
     def n_passed(self, i: int) -> int:
         return self.rows[i].count("p")
 
-    def subset(self, candidates: Sequence[int] | None = None, tests: Sequence[int] | None = None) -> PassMatrix:
+    def subset(
+        self, candidates: Sequence[int] | None = None, tests: Sequence[int] | None = None
+    ) -> PassMatrix:
         """The matrix restricted to some candidates (rows) and tests (columns), in the given order."""
         rows = self.rows if candidates is None else tuple(self.rows[i] for i in candidates)
         if tests is None:
             return PassMatrix(self.problem_id, self.test_ids, rows)
-        return PassMatrix(self.problem_id, tuple(self.test_ids[j] for j in tests),
-                          tuple("".join(r[j] for j in tests) for r in rows))
+        return PassMatrix(
+            self.problem_id,
+            tuple(self.test_ids[j] for j in tests),
+            tuple("".join(r[j] for j in tests) for r in rows),
+        )
 
 
 @dataclass(frozen=True, slots=True)

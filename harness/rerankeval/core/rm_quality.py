@@ -107,11 +107,6 @@ def per_problem_at_k(problems: Sequence[ScoredProblem], k: int,
     return [one(p) for p in problems]
 
 
-def mean_at_k(problems: Sequence[ScoredProblem], k: int, which: Literal["rm", "random", "oracle"]) -> float:
-    """Mean over problems (each weighs the same) of RM@k, random@k or oracle@k."""
-    return _nanmean(per_problem_at_k(problems, k, which))
-
-
 # Weighted forms for the bootstrap: a replicate is a count per problem (how often it was drawn),
 # so each statistic is computed from per-problem summaries instead of rebuilt lists.
 

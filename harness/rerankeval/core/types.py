@@ -9,7 +9,6 @@ from typing import Literal
 #: Outcome of one execution unit (one input, one test, one program).
 #: ``error`` = raised or crashed; ``oom`` = MemoryError or the memory limit; ``timeout`` = a time limit.
 Status = Literal["pass", "fail", "error", "timeout", "oom"]
-STATUSES: tuple[Status, ...] = ("pass", "fail", "error", "timeout", "oom")
 
 
 def content_hash(*parts: str) -> str:
@@ -56,20 +55,6 @@ class Candidate:
     @property
     def sha(self) -> str:
         return content_hash(self.code)
-
-
-@dataclass(frozen=True, slots=True)
-class CandidateSet:
-    """All candidates of one problem, in sampling order."""
-
-    problem_id: str
-    prompt: str
-    candidates: tuple[Candidate, ...]
-
-    def __post_init__(self) -> None:
-        for c in self.candidates:
-            if c.problem_id != self.problem_id:
-                raise ValueError(f"candidate for {c.problem_id} in the set of {self.problem_id}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from rerankeval.core.types import ExecOutcome, ProgramOutcome, Status
 from rerankeval.sandbox import _isolation
@@ -138,8 +138,8 @@ def _judge_value(
 
 
 def _decide_test(
-    expected: tuple[Expected, ...], reports: list[tuple[Any, Any]], ended: tuple[Status, str] | None,
-    duration: float, limit_s: float,
+    expected: tuple[Expected, ...], reports: list[tuple[Any, Any]],
+    ended: tuple[Status | Literal["stopped"], str] | None, duration: float, limit_s: float,
 ) -> ExecOutcome | None:
     """A test's outcome from its comparisons decided here and how the child says it ended.
 
@@ -163,9 +163,10 @@ def _decide_test(
         if len(seen) != len(expected):
             return ExecOutcome("error", duration, "a comparison was not reported")
         return ExecOutcome("pass", duration)
-    if ended[0] == "stopped":
+    status = ended[0]
+    if status == "stopped":
         return None
-    return ExecOutcome(ended[0], duration, ended[1])
+    return ExecOutcome(status, duration, ended[1])
 
 
 class _Run:
@@ -477,7 +478,7 @@ class Supervisor:
                 cur += 1
                 deadline = time.monotonic() + job.time_limit_s + job.grace_s
         if cur < n:
-            decided = _decide_test(expected[cur], reports, ("stopped", ""), 0.0, limit)  # type: ignore[arg-type]
+            decided = _decide_test(expected[cur], reports, ("stopped", ""), 0.0, limit)
             if decided is not None:  # a comparison had already failed: the test fails there
                 results[cur] = decided
                 return cur + 1, None
