@@ -165,6 +165,24 @@ def table(rows: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
+def readme_block(rows: Sequence[Row], model: str, problems: int, repeats: int, max_tokens: int,
+                 command: str) -> str:
+    """The figures as the README's lm-eval section shows them (paste under its lmeval-speed marker)."""
+    bare = _baselines(rows)
+    lines = [f"{model} on a {os.cpu_count()}-core CPU, {problems} problems x {repeats} repeats, max "
+             f"{max_tokens} tokens (`{command}`; `--json` has every figure):", "",
+             "| path | generation s | output tok/s | bare / lm-eval (tok/s) | rerank+score s |",
+             "|---|---:|---:|---:|---:|"]
+    for r in rows:
+        ratio = None
+        if not r.path.startswith("bare") and r.backend in bare and r.tokens_per_s:
+            ratio = bare[r.backend].tokens_per_s / r.tokens_per_s
+        lines.append(f"| `{r.path}` | {_fmt(r.seconds, '.1f')} | {_fmt(r.tokens_per_s, '.1f')} | "
+                     f"{_fmt(ratio, '.2f') if ratio is not None else ''} | "
+                     f"{_fmt(r.filter_seconds, '.1f') if r.filter_seconds is not None else ''} |")
+    return "\n".join(lines)
+
+
 def verdicts(rows: Sequence[Row], goal: float = 0.15) -> list[str]:
     """One line per backend: lm-eval's generation throughput against bare, and the goal."""
     bare = _baselines(rows)
@@ -234,7 +252,8 @@ def _common_hooks(stack: contextlib.ExitStack, lm_cls: type, acc: Timers,
 
 
 def _simple_evaluate(model: str, model_args: dict[str, Any], metadata: dict[str, Any], batch_size: Any,
-                     problems: int, max_tokens: int) -> tuple[dict[str, Any], float]:
+                     problems: int, max_tokens: int, device: str | None = None
+                     ) -> tuple[dict[str, Any], float]:
     """``lm_eval.simple_evaluate`` as the CLI calls it for ``--tasks humaneval_plus_rm
     --apply_chat_template --confirm_run_unsafe_code --limit K --gen_kwargs max_gen_toks=M``."""
     import lm_eval
@@ -244,10 +263,10 @@ def _simple_evaluate(model: str, model_args: dict[str, Any], metadata: dict[str,
     tm = TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata={**model_args, **metadata})
     t = time.perf_counter()
     res = lm_eval.simple_evaluate(model=model, model_args=model_args, tasks=[TASK], task_manager=tm,
-                                  batch_size=batch_size, limit=problems, apply_chat_template=True,
-                                  confirm_run_unsafe_code=True, gen_kwargs={"max_gen_toks": max_tokens},
-                                  bootstrap_iters=0, random_seed=SEED, numpy_random_seed=SEED,
-                                  torch_random_seed=SEED)
+                                  batch_size=batch_size, device=device, limit=problems,
+                                  apply_chat_template=True, confirm_run_unsafe_code=True,
+                                  gen_kwargs={"max_gen_toks": max_tokens}, bootstrap_iters=0,
+                                  random_seed=SEED, numpy_random_seed=SEED, torch_random_seed=SEED)
     assert res is not None
     return res["results"][TASK], time.perf_counter() - t
 
@@ -259,13 +278,13 @@ def _scores(results: dict[str, Any]) -> dict[str, float]:
 # -- vllm ----------------------------------------------------------------------------------------
 
 
-def engine_args(model_dir: str, max_model_len: int) -> dict[str, Any]:
-    """The vLLM settings of the README's CPU command (and of rerankeval's own vLLM backend)."""
+def engine_args() -> dict[str, Any]:
+    """The vLLM model args of the README's CPU command (``VLLM_CPU_KVCACHE_SPACE=4`` comes from the
+    environment): float32 unless the CPU computes bf16 natively, eager mode, prefix caching on."""
     from rerankeval.generation.engines import cpu_has_bf16
 
     return {"dtype": "bfloat16" if cpu_has_bf16() else "float32", "enforce_eager": True,
-            "gpu_memory_utilization": 0.3, "max_model_len": max_model_len, "enable_prefix_caching": True,
-            "enable_chunked_prefill": False}
+            "enable_prefix_caching": True}
 
 
 def _sampling_params(gen_kwargs: dict[str, Any], eos: str, n: int) -> Any:
@@ -317,7 +336,7 @@ def run_vllm(args: argparse.Namespace, model_dir: str, metadata: dict[str, Any],
     from lm_eval.models.vllm_causallms import VLLM
 
     acc = Timers()
-    eng = engine_args(model_dir, args.max_model_len)
+    eng = engine_args()
     model_args = {"pretrained": model_dir, **eng}
 
     def count(orig: Callable[..., Any]) -> Callable[..., Any]:
@@ -362,7 +381,7 @@ def bare_hf(model: Any, tokenizer: Any, requests: Sequence[tuple[str, dict[str, 
     """transformers ``generate`` over every prompt, ``batch`` samples per call, with lm-eval's stop
     criteria and sampling kwargs: (seconds, output tokens)."""
     import torch
-    from lm_eval.models.utils import stop_sequences_criteria
+    from lm_eval.models.utils_hf import stop_sequences_criteria
 
     torch.manual_seed(SEED)
     eos = tokenizer.decode(tokenizer.eos_token_id)
@@ -388,6 +407,14 @@ def bare_hf(model: Any, tokenizer: Any, requests: Sequence[tuple[str, dict[str, 
     return secs, tokens
 
 
+def _torch_device() -> str:
+    """``--device`` for lm-eval's hf backend: cuda when there is one, else cpu (lm-eval's default
+    "cuda" fails on a CPU-only torch)."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def run_hf(args: argparse.Namespace, model_dir: str, metadata: dict[str, Any],
            requests: list[tuple[str, dict[str, Any], int]]) -> list[Row]:
     from lm_eval.models.huggingface import HFLM
@@ -407,7 +434,7 @@ def run_hf(args: argparse.Namespace, model_dir: str, metadata: dict[str, Any],
         _common_hooks(stack, HFLM, acc)
         stack.enter_context(patched(HFLM, "_model_generate", count))
         results, total = _simple_evaluate("hf", model_args, metadata, args.hf_batch_size, args.problems,
-                                          args.max_tokens)
+                                          args.max_tokens, device=_torch_device())
     check_same_prompts([r[0] for r in requests], args.repeats, acc.contexts, "hf")
     settings = {"model_args": model_args, "batch_size": args.hf_batch_size, "scores": _scores(results)}
     rows = [Row("hf", f"lm_eval --model hf --batch_size {args.hf_batch_size}", acc.generate, acc.tokens,
@@ -433,9 +460,10 @@ def vllm_server(model_dir: str, eng: dict[str, Any], log_path: Path, timeout: fl
     port = _free_port()
     cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", model_dir,
            "--served-model-name", "bench", "--host", "127.0.0.1", "--port", str(port),
-           "--dtype", eng["dtype"], "--max-model-len", str(eng["max_model_len"]),
-           "--gpu-memory-utilization", str(eng["gpu_memory_utilization"]), "--seed", str(SEED),
-           "--enable-prefix-caching", "--no-enable-chunked-prefill"]
+           "--dtype", eng["dtype"], "--seed", str(SEED), "--enable-prefix-caching",
+           # each repeat carries its own seed (seed_per_repeat), and vllm-cpu 0.32 crashes on seeded
+           # requests with chunked prefill
+           "--no-enable-chunked-prefill"]
     if eng.get("enforce_eager"):
         cmd.append("--enforce-eager")
     url = f"http://127.0.0.1:{port}/v1"
@@ -470,7 +498,7 @@ def run_openai(args: argparse.Namespace, model_dir: str, metadata: dict[str, Any
                tokenizer: Any) -> list[Row]:
     from lm_eval.models.openai_completions import LocalCompletionsAPI
 
-    eng = engine_args(model_dir, args.max_model_len)
+    eng = engine_args()
     rows = []
     if bare is None:  # no vllm backend in this run: an in-process engine with the server's settings
         from vllm import LLM
@@ -497,7 +525,7 @@ def run_openai(args: argparse.Namespace, model_dir: str, metadata: dict[str, Any
     with vllm_server(model_dir, eng, workdir / "vllm_server.log") as url:
         model_args = {"model": "bench", "base_url": f"{url}/completions", "num_concurrent": args.concurrent,
                       "max_retries": 3, "tokenized_requests": False, "tokenizer_backend": "huggingface",
-                      "tokenizer": model_dir, "max_length": args.max_model_len, "timeout": 3600}
+                      "tokenizer": model_dir, "timeout": 3600}
         with contextlib.ExitStack() as stack:
             _common_hooks(stack, LocalCompletionsAPI, acc)
             stack.enter_context(patched(LocalCompletionsAPI, "parse_generations", count))
@@ -537,7 +565,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--backends", default=",".join(BACKENDS), help="comma list of vllm, hf, openai")
     ap.add_argument("--hf-batch-size", type=int, default=8, help="lm-eval hf --batch_size (fixed; see above)")
     ap.add_argument("--concurrent", type=int, default=32, help="local-completions num_concurrent")
-    ap.add_argument("--max-model-len", type=int, default=2048)
     ap.add_argument("--bare-copies", action="store_true",
                     help="also time bare LLM.generate on N copies of each prompt (n=1), as lm-eval "
                     "sends them")
@@ -587,6 +614,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\n" + table(rows))
     for line in verdicts(rows):
         print(line)
+    command = "python benchmarks/lmeval_speed.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    print("\nREADME table:\n" + readme_block(rows, Path(model_dir).name, args.problems, args.repeats,
+                                               args.max_tokens, command.strip()))
     if args.json is not None:
         args.json.write_text(json.dumps({"problems": args.problems, "repeats": args.repeats,
                                          "max_tokens": args.max_tokens, "model": model_dir,
