@@ -501,10 +501,10 @@ def run_openai(args: argparse.Namespace, model_dir: str, metadata: dict[str, Any
     eng = engine_args()
     rows = []
     if bare is None:  # no vllm backend in this run: an in-process engine with the server's settings
-        from vllm import LLM
+        from vllm import LLM, SamplingParams
 
         llm = LLM(model=model_dir, seed=SEED, **eng)
-        llm.generate(["def f():"], _sampling_params({"until": [], "max_gen_toks": 4}, "", 1), use_tqdm=False)
+        llm.generate(["def f():"], SamplingParams(max_tokens=4), use_tqdm=False)  # warm-up
         llm.reset_prefix_cache()
         eos = str(tokenizer.eos_token)
         secs, tokens, _ = bare_vllm(llm, requests, eos)
@@ -522,9 +522,11 @@ def run_openai(args: argparse.Namespace, model_dir: str, metadata: dict[str, Any
 
         return wrapper
 
+    # the chat template is rendered here, as for vllm and hf, and sent as token ids (with
+    # tokenized_requests=False lm-eval would send the chat messages themselves to /v1/completions)
     with vllm_server(model_dir, eng, workdir / "vllm_server.log") as url:
         model_args = {"model": "bench", "base_url": f"{url}/completions", "num_concurrent": args.concurrent,
-                      "max_retries": 3, "tokenized_requests": False, "tokenizer_backend": "huggingface",
+                      "max_retries": 3, "tokenized_requests": True, "tokenizer_backend": "huggingface",
                       "tokenizer": model_dir, "timeout": 3600}
         with contextlib.ExitStack() as stack:
             _common_hooks(stack, LocalCompletionsAPI, acc)
