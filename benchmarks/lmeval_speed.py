@@ -352,11 +352,11 @@ def run_vllm(args: argparse.Namespace, model_dir: str, metadata: dict[str, Any],
     with contextlib.ExitStack() as stack:
         _common_hooks(stack, VLLM, acc, _warm_vllm([]))
         stack.enter_context(patched(VLLM, "_model_generate", count))
-        results, total = _simple_evaluate("vllm", model_args, metadata, "auto", args.problems,
+        results, total = _simple_evaluate("vllm", model_args, metadata, args.vllm_batch_size, args.problems,
                                           args.max_tokens)
     check_same_prompts([r[0] for r in requests], args.repeats, acc.contexts, "vllm")
-    settings = {"model_args": model_args, "batch_size": "auto", "scores": _scores(results)}
-    rows = [Row("vllm", "lm_eval --model vllm --batch_size auto", acc.generate, acc.tokens,
+    settings = {"model_args": model_args, "batch_size": args.vllm_batch_size, "scores": _scores(results)}
+    rows = [Row("vllm", f"lm_eval --model vllm --batch_size {args.vllm_batch_size}", acc.generate, acc.tokens,
                 len(acc.contexts), acc.filters, acc.load, total, settings)]
     llm = acc.model.model
     eos = acc.model.tokenizer.decode(acc.model.eot_token_id)
@@ -565,6 +565,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=8, help="samples per problem (--metadata repeats=N)")
     ap.add_argument("--max-tokens", type=int, default=384, help="--gen_kwargs max_gen_toks")
     ap.add_argument("--backends", default=",".join(BACKENDS), help="comma list of vllm, hf, openai")
+    ap.add_argument("--vllm-batch-size", default="auto",
+                    help="lm-eval vllm --batch_size (1, the CLI's default, shows what auto saves)")
     ap.add_argument("--hf-batch-size", type=int, default=8, help="lm-eval hf --batch_size (fixed; see above)")
     ap.add_argument("--concurrent", type=int, default=32, help="local-completions num_concurrent")
     ap.add_argument("--bare-copies", action="store_true",
@@ -575,7 +577,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--codet-tests", type=Path, default=SHARED / "codet" / CODET_TESTS)
     ap.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = ap.parse_args(argv)
-    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    backends = list(dict.fromkeys(b.strip() for b in args.backends.split(",") if b.strip()))
     unknown = sorted(set(backends) - set(BACKENDS))
     if unknown:
         ap.error(f"unknown backend(s) {', '.join(unknown)}: choose from {', '.join(BACKENDS)}")
@@ -601,7 +603,9 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"top-p {kw0.get('top_p')}, max {args.max_tokens} tokens, stops {kw0.get('until')}; "
               f"model {model_dir}; cores {os.cpu_count()}", flush=True)
         bare_vllm_row = None
-        for backend in backends:
+        # hf first: vLLM's in-process engine binds this process's CPU threads, which torch then keeps;
+        # vllm before openai, whose lm-eval row shares the vllm backend's bare figure
+        for backend in sorted(backends, key=("hf", "vllm", "openai").index):
             if backend == "vllm":
                 got, lm = run_vllm(args, model_dir, metadata, requests)
                 rows += got
