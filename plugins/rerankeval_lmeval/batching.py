@@ -86,9 +86,11 @@ def serial_advice(lm: Any, repeats: int) -> str | None:
     if size is None:
         return None
     if size <= 1:
+        fix = ("Pass --batch_size auto" if name == "VLLM" else
+               "Pass --batch_size auto, or a fixed --batch_size that fits memory (e.g. 16: auto's probe "
+               "can be killed for memory with a large vocabulary on a CPU)")
         return (f"{name} runs with batch size 1: lm-eval hands it one request at a time, so the {repeats} "
-                "repeats of every prompt are generated one after another (several times slower). Pass "
-                "--batch_size auto (vllm; hf: a fixed --batch_size that fits memory, e.g. 16)")
+                f"repeats of every prompt are generated one after another (several times slower). {fix}")
     if name == "VLLM":
         return (f"vllm runs with --batch_size {size}: lm-eval calls LLM.generate on {size} requests at a "
                 "time and vLLM cannot schedule beyond them. Pass --batch_size auto to hand it every request")
