@@ -14,13 +14,16 @@ a YAML cannot say:
 * on OpenAI-compatible backends, each of the N repeats becomes its own request with its own
   ``seed`` in the generation kwargs (see ``seed_per_repeat`` in
   :mod:`rerankeval_lmeval.options`), because lm-eval sends one fixed seed with every request and
-  a server that honours it would return N copies of one sample.
+  a server that honours it would return N copies of one sample;
+* when the model will get its requests one at a time (``--batch_size 1``, lm-eval's CLI default,
+  or an API backend without ``num_concurrent``), one warning in lm-eval's log says what to pass
+  (see :mod:`rerankeval_lmeval.batching`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from lm_eval.api.instance import Instance
@@ -28,11 +31,14 @@ from lm_eval.api.task import ConfigurableTask
 
 from rerankeval.errors import InputError
 from rerankeval_lmeval import data
+from rerankeval_lmeval.batching import find_model, serial_advice
 from rerankeval_lmeval.filters import Rerank, _SessionFilter
 from rerankeval_lmeval.options import TaskOptions
 from rerankeval_lmeval.session import RerankSession, register_session
 
 log = logging.getLogger(__name__)
+#: A child of lm-eval's logger, so the batching warning prints with lm-eval's own handler and format.
+lm_eval_log = logging.getLogger("lm_eval.tasks.rerankeval")
 
 __all__ = ["RerankTask"]
 
@@ -126,6 +132,7 @@ class RerankTask(ConfigurableTask):
                               *({"metric": f"pass@{k}", "aggregation": "mean", "higher_is_better": True}
                                 for k in options.ks if f"pass@{k}" not in declared)]
         self._warned_greedy = False
+        self._warned_serial = False
         self.rerank_options = options
         self.rerank_session = RerankSession(options, metadata)
         key = register_session(self.rerank_session, str(cfg.get("task")))
@@ -133,6 +140,16 @@ class RerankTask(ConfigurableTask):
             comp["session"] = key
         log.info("%s: %s", cfg.get("task"), {k: v for k, v in options.as_dict().items() if v is not None})
         super().__init__(data_dir=data_dir, cache_dir=cache_dir, download_mode=download_mode, config=cfg)
+
+    def build_all_requests(self, *, chat_template: Callable[..., Any] | None = None, **kwargs: Any) -> None:
+        """lm-eval's request building, after one warning when the model will get the repeats one
+        request at a time (:func:`~rerankeval_lmeval.batching.serial_advice`)."""
+        if not self._warned_serial:
+            self._warned_serial = True
+            advice = serial_advice(find_model(chat_template), self.rerank_options.repeats)
+            if advice is not None:
+                lm_eval_log.warning("%s: %s", self.config.task, advice)
+        super().build_all_requests(chat_template=chat_template, **kwargs)
 
     def construct_requests(self, doc: dict[str, Any], ctx: Any, **kwargs: Any) -> Instance | list[Instance]:
         """One request with ``repeats`` (lm-eval's default), or, with per-repeat seeds, ``repeats``
