@@ -43,6 +43,12 @@ def _write(tmp_path: Path) -> tuple[Path, Path, Path]:
     return inst, files[0], files[1]
 
 
+def _oracle_args(inst: Path, a: Path, b: Path, out: Path, *extra: str) -> list[str]:
+    """``swebench rerank`` of both candidate files with the oracle-labels scorer."""
+    return ["swebench", "rerank", "--instances", str(inst), "--candidates", str(a), "--candidates", str(b),
+            "--rm", "oracle-labels", "--out", str(out), *extra]
+
+
 def _invoke(args: list[str], env: dict[str, str]) -> tuple[int, str, str]:
     _register()
     res = CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
@@ -117,23 +123,7 @@ def test_metrics_relabels_a_saved_run_from_harness_reports(tmp_path: Path) -> No
     out = tmp_path / "run"
     env = {"RERANKEVAL_CACHE_DIR": str(tmp_path / "cache")}
     code, _, stderr = _invoke(
-        [
-            "swebench",
-            "rerank",
-            "--instances",
-            str(inst),
-            "--candidates",
-            str(a),
-            "--candidates",
-            str(b),
-            "--rm",
-            "oracle-labels",
-            "--out",
-            str(out),
-            "--n-boot",
-            "0",
-            "--no-figures",
-        ],
+        _oracle_args(inst, a, b, out, "--n-boot", "0", "--no-figures"),
         env,
     )
     assert code == 0, stderr
@@ -256,24 +246,7 @@ def test_the_real_harness_grades_a_reranked_predictions_file(shared_data: Path, 
 def test_mixed_only_keeps_the_instances_whose_candidates_disagree(tmp_path: Path) -> None:
     inst, a, b = _write(tmp_path)
     out = tmp_path / "run"
-    args = [
-        "swebench",
-        "rerank",
-        "--instances",
-        str(inst),
-        "--candidates",
-        str(a),
-        "--candidates",
-        str(b),
-        "--rm",
-        "oracle-labels",
-        "--out",
-        str(out),
-        "--n-boot",
-        "0",
-        "--no-figures",
-        "--mixed-only",
-    ]
+    args = _oracle_args(inst, a, b, out, "--n-boot", "0", "--no-figures", "--mixed-only")
     code, _, stderr = _invoke(args, {"RERANKEVAL_CACHE_DIR": str(tmp_path / "cache")})
     assert code == 0, stderr
     rows = [json.loads(x) for x in (out / "candidates.jsonl").read_text().splitlines()]

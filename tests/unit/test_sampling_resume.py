@@ -15,20 +15,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from fault_generation import evalplus_problems
 
 from rerankeval.errors import InputError, RunExistsError
 from rerankeval.generation.base import Completions, GeneratorBase, Prompt, Seed, prompt_seeds
 from rerankeval.unittests.artifact import sidecar_path
 from rerankeval_evalplus.sampling import SamplingConfig, generate_samples
 
-PROBLEMS = [
-    {
-        "task_id": f"HumanEval/{i}",
-        "entry_point": f"f{i}",
-        "prompt": f'def f{i}(x):\n    """Return x + {i}."""\n',
-    }
-    for i in range(7)
-]
+PROBLEMS = evalplus_problems(7)
 
 
 class Seeded(GeneratorBase):
