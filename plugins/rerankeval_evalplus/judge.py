@@ -39,8 +39,9 @@ SEGMENTS = ("base", "plus")
 #: could cache it as `timeout`/`fail`), a child killed by a stray signal runs again, and the sandbox
 #: shows programs no host files but the interpreter's; v6: encoding a returned value is no longer
 #: charged to the input's time limit (as EvalPlus's comparison is not), so large outputs near their
-#: limit no longer time out.
-_CACHE_VERSION = "evalplus-0.3.1/v6"
+#: limit no longer time out; v7: a returned value that cannot be pickled (MBPP's re.Match outputs) is
+#: compared as EvalPlus compares it (not None, equal to nothing) instead of failing as a crash.
+_CACHE_VERSION = "evalplus-0.3.1/v7"
 #: Modules the sandbox imports before forking the children that judge samples. ``evalplus.evaluate``
 #: brings what EvalPlus's own evaluating process has loaded when it forks its checkers (pandas and
 #: numpy among them), so a program that imports those after its function gets them as under EvalPlus.

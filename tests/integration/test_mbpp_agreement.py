@@ -149,3 +149,27 @@ def test_the_judging_process_memory_counts_against_evalplus_programs_only(
         assert out.completed and [u.status for u in out.units] == ["pass"], out
     finally:
         del ballast
+
+
+RETURNS_A_MATCH = "import re\ndef check_str(string):\n    return re.search('^[aeiou]', string)\n"
+
+
+@pytest.mark.parametrize(("word", "verdict"), [("annie", "pass"), ("dawood", "fail")])
+def test_an_output_that_cannot_be_pickled_is_judged_as_evalplus_judges_it(word: str, verdict: str) -> None:
+    """MBPP's output-not-None tasks (Mbpp/737, 787, 794) return re.Match objects: EvalPlus compares
+    them in-process (``expected == (out is not None)``); here they cannot leave the sandbox, and must
+    not be scored as a crash."""
+    asset = {"dataset": "mbpp", "entry_point": "check_str", "inputs": [[word]], "expected": [True],
+             "atol": 0}
+    job = CallJob(code=RETURNS_A_MATCH, entry_point="check_str", inputs_key="in", time_limits=(1.0,),
+                  overall_timeout_s=30.0,
+                  checker=CheckerRef("rerankeval_evalplus.compare:make_checker", "chk"))
+    with LocalExecutor(1, preload=("rerankeval_evalplus.compare",)) as ex:
+        (_, out), = list(ex.run([job], {"in": [[word]], "chk": asset}))
+    assert [u.status for u in out.units] == [verdict], out
+
+    from evalplus.eval import untrusted_check
+
+    status, _ = untrusted_check("mbpp", RETURNS_A_MATCH, [[word]], "check_str", [True], 0, [1.0],
+                                fast_check=True, min_time_limit=1.0)
+    assert status == verdict

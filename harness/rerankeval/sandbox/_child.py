@@ -178,7 +178,13 @@ def run_call_job(
             # Encoding the output is the harness's work, not the program's: like EvalPlus's comparison,
             # it runs outside the input's time limit (the run's overall limit still bounds it). Timed,
             # a large output near its limit (MBPP+'s combinations_colors) timed out only here.
-            payload = _dumps(out, pickle.HIGHEST_PROTOCOL)
+            try:
+                payload = _dumps(out, pickle.HIGHEST_PROTOCOL)
+            except (TypeError, AttributeError, pickle.PicklingError):
+                # A value that cannot leave the process (a re.Match, a generator): the supervisor gets
+                # a marker that is not None and equals no expected output, which is all EvalPlus's
+                # in-process comparison can conclude about it (MBPP's output-not-None tasks pass).
+                payload = _dumps((UNPICKLABLE, type(out).__name__), pickle.HIGHEST_PROTOCOL)
         except BaseException as e:  # noqa: BLE001
             failed = (_kind(e), type(e).__name__)
         if failed is not None:
@@ -190,6 +196,9 @@ def run_call_job(
     _flush()
     send(("done",))
 
+
+#: First item of the tuple sent in place of an output that cannot be pickled.
+UNPICKLABLE = "<rerankeval: an output that cannot be pickled>"
 
 _BASES = (bool, int, float, complex, str, bytes, tuple, list, dict, set, frozenset)
 _KEYS_VIEW: type = type({}.keys())
