@@ -189,22 +189,27 @@ class EvalPlusBenchmark:
                 return first_failing_input(v.base_status, v.base_details, len(problem["base_input"]))
             return first_failing_input(v.plus_status, v.plus_details, len(problem["plus_input"]))
 
+        def passed_of(status: str | None, details: Sequence[bool], n: int) -> float | None:
+            """Inputs passed, when known: all of them for a pass; with --test-details every input ran
+            unless the run died (a timeout or a crash), and the inputs it did not reach did not pass;
+            stopping at the first failure leaves the rest unknown."""
+            if status == "pass":
+                return float(n)
+            if self.test_details or len(details) == n:
+                return float(sum(details))
+            return None
+
         def fracs(v: Any) -> tuple[float | None, float | None]:
-            """Fractions of inputs passed: known when every input ran (or the sample passed them all)."""
             problem = problems[v.task_id]
             if problem["entry_point"] == "find_zero":  # EvalPlus's quirk rewrites its details
                 return None, None
             nb, npl = len(problem["base_input"]), len(problem["plus_input"])
-            base = (sum(v.base_details) / nb if nb else 1.0) if len(v.base_details) == nb else None
-            if v.base_status == "pass":
-                base = 1.0
-            if base is None or v.plus_status is None:
-                return base, None
-            if v.plus_status == "pass":
-                plus_ok: float | None = float(npl)
-            else:
-                plus_ok = float(sum(v.plus_details)) if len(v.plus_details) == npl else None
-            return base, None if plus_ok is None else (base * nb + plus_ok) / (nb + npl) if nb + npl else 1.0
+            base = passed_of(v.base_status, v.base_details, nb)
+            if base is None:
+                return None, None
+            plus = passed_of(v.plus_status, v.plus_details, npl) if v.plus_status is not None else None
+            both = None if plus is None else (base + plus) / (nb + npl) if nb + npl else 1.0
+            return (base / nb if nb else 1.0), both
 
         return [
             GoldRow(
