@@ -18,7 +18,6 @@ run) instead of fitting: the figures are then plainly out of sample.
 from __future__ import annotations
 
 import json
-import math
 import re
 from pathlib import Path
 from typing import Any
@@ -176,7 +175,7 @@ def calibrate(
     no_figures: bool,
 ) -> None:
     """Fit (cross-fitted) calibration of a run's reward-model scores; ECE and Brier before and after."""
-    from rerankeval.core.calibrate import CalibrationMap, CrossFit, calibration_report, cross_fit
+    from rerankeval.core.calibrate import CalibrationMap, applied, calibration_report, cross_fit
     from rerankeval.runs import JsonlAppender, write_json_atomic
 
     label, rows = _scorer_rows(run, scorer)
@@ -193,14 +192,7 @@ def calibrate(
                 "Give a <name>.json written by 'rerankeval calibrate'",
             ) from None
         method = full.method
-        raw = tuple(1.0 / (1.0 + math.exp(-c.z)) for c in cands)
-        result = CrossFit(
-            raw=raw,
-            calibrated=tuple(full.apply(c.z) for c in cands),
-            fold=tuple(-1 for _ in cands),
-            maps=(),
-            full=full,
-        )
+        result = applied(cands, full)
     else:
         result = cross_fit(cands, method, folds, seed)  # type: ignore[arg-type]
     report: dict[str, Any] = calibration_report(cands, result, bins, bin_strategy, n_boot, seed)  # type: ignore[arg-type]

@@ -49,13 +49,6 @@ def scores_with_a_model(reranker: Any) -> bool:
             and "gold" not in reranker.needs)
 
 
-def checked_score_items(label: str, reranker: Any, items: Sequence[RerankItem], progress: Any = None,
-                        fix: str | None = None) -> list[list[Any]]:
-    """``reranker.score_items(items)``, checked: a backend that raises or returns malformed output is a
-    :class:`~rerankeval.errors.HarnessFaultError` naming the reranker, the problems and ``fix``."""
-    return _score_batch(RerankerChoice(label, label), reranker, items, progress, fix)
-
-
 #: Candidates scored per call of a reward model; their rows are on disk before the next call.
 CHUNK = 256
 
@@ -113,7 +106,8 @@ def score_run(
                 file=sys.stderr,
             ) as bar:
                 for batch in _chunks(todo, chunk or CHUNK):
-                    for it, res in zip(batch, _score_batch(choice, reranker, batch, bar.update), strict=True):
+                    scored = checked_score_items(choice.label, reranker, batch, bar.update)
+                    for it, res in zip(batch, scored, strict=True):
                         for c, r in zip(it.candidates, res, strict=True):
                             if (it.problem_id, c.index) not in have:
                                 have[(it.problem_id, c.index)] = r.as_dict()
@@ -153,10 +147,11 @@ def _chunks(items: Sequence[RerankItem], size: int) -> list[list[RerankItem]]:
     return [b for b in out if b]
 
 
-def _score_batch(
-    choice: RerankerChoice, reranker: Any, batch: Sequence[RerankItem], progress: Any, fix: str | None = None
+def checked_score_items(
+    label: str, reranker: Any, batch: Sequence[RerankItem], progress: Any = None, fix: str | None = None
 ) -> list[list[Any]]:
-    """One model call, checked: a backend that raises or returns malformed output is a harness fault."""
+    """``reranker.score_items(batch)``, checked: a backend that raises or returns malformed output is a
+    :class:`~rerankeval.errors.HarnessFaultError` naming the reranker, the problems and ``fix``."""
     where = f"{batch[0].problem_id}" + (f" .. {batch[-1].problem_id}" if len(batch) > 1 else "")
     fix = fix or (
         "Fix the model backend (or its spec), then re-run the same command with --resume: the candidates "
@@ -168,12 +163,12 @@ def _score_batch(
         raise
     except Exception as e:  # noqa: BLE001 - any failure of the backend is reported as such, never a score
         raise HarnessFaultError(
-            f"reward model {choice.label!r} failed on {where}: {type(e).__name__}: {e}. {fix}"
+            f"reward model {label!r} failed on {where}: {type(e).__name__}: {e}. {fix}"
         ) from e
     bad = _malformed(batch, res)
     if bad:
         raise HarnessFaultError(
-            f"reward model {choice.label!r} returned malformed output on {where}: {bad}. {fix}"
+            f"reward model {label!r} returned malformed output on {where}: {bad}. {fix}"
         )
     return list(res)
 
