@@ -21,17 +21,6 @@ from rerankeval_swebench.labels import Key, fully_labelled
 Scores = Mapping[Key, tuple[float, float]]
 
 
-def rank_instances(groups: Mapping[str, Sequence[SweCandidate]], scores: Scores) -> dict[str, Ranking]:
-    """The argmax ranking of every instance (ties all chosen; NaN ranks last)."""
-    from rerankeval.core.rerank import argmax_ties
-
-    out = {}
-    for iid, cs in groups.items():
-        s = tuple(scores[(c.instance_id, c.index)][0] for c in cs)
-        out[iid] = Ranking(s, argmax_ties(s))
-    return out
-
-
 def scored_problems(groups: Mapping[str, Sequence[SweCandidate]], scores: Scores,
                     labels: Mapping[Key, bool]) -> list[ScoredProblem]:
     """One :class:`ScoredProblem` per fully labelled instance."""
@@ -63,8 +52,7 @@ def selection_metrics(groups: Mapping[str, Sequence[SweCandidate]], rankings: Ma
     def lab(iid: str, i: int) -> bool:
         return labels[(iid, groups[iid][i].index)]
 
-    pick = sum(lab(i, rankings[i].pick) for i in ids)
-    expected = sum(rankings[i].expected_accuracy([lab(i, j) for j in range(len(groups[i]))]) for i in ids)
+    pick, expected = _resolved(groups, rankings, labels)
     runs: dict[str, float] = {}
     for iid in ids:
         for c in groups[iid]:
@@ -83,6 +71,31 @@ def selection_metrics(groups: Mapping[str, Sequence[SweCandidate]], rankings: Ma
         "oracle": _rates(sum(any(lab(i, j) for j in range(len(groups[i]))) for i in ids), n, n_benchmark),
         "runs": {r: _rates(v, n, n_benchmark) for r, v in sorted(runs.items())},
     }
+
+
+def _resolved(groups: Mapping[str, Sequence[SweCandidate]], rankings: Mapping[str, Ranking],
+              labels: Mapping[Key, bool]) -> tuple[float, float]:
+    """Resolved instances among the fully labelled ones: of the written pick, and expected of a
+    uniform pick among the tied."""
+    pick = expected = 0.0
+    for iid in fully_labelled(groups, labels):
+        gold = [labels[(iid, c.index)] for c in groups[iid]]
+        pick += gold[rankings[iid].pick]
+        expected += rankings[iid].expected_accuracy(gold)
+    return pick, expected
+
+
+def reranker_metrics(groups: Mapping[str, Sequence[SweCandidate]],
+                     rankings: Mapping[str, Mapping[str, Ranking]], labels: Mapping[Key, bool],
+                     n_benchmark: int) -> dict[str, dict[str, dict[str, float]]]:
+    """Per reranker: resolved counts and rates of its written pick (``pick``) and of a uniform pick
+    among its tied candidates (``expected``), over the fully labelled instances."""
+    n = len(fully_labelled(groups, labels))
+    out = {}
+    for label, ranked in rankings.items():
+        pick, expected = _resolved(groups, ranked, labels)
+        out[label] = {"pick": _rates(pick, n, n_benchmark), "expected": _rates(expected, n, n_benchmark)}
+    return out
 
 
 def per_run_metrics(groups: Mapping[str, Sequence[SweCandidate]], scores: Scores, labels: Mapping[Key, bool],
@@ -114,14 +127,28 @@ def per_run_metrics(groups: Mapping[str, Sequence[SweCandidate]], scores: Scores
     return out
 
 
-def all_metrics(groups: Mapping[str, Sequence[SweCandidate]], scores: Scores, labels: Mapping[Key, bool],
-                n_benchmark: int, quality: QualityConfig) -> dict[str, Any]:
-    """Selection metrics and reward-model quality (see :func:`rm_quality`) in one JSON-ready dict."""
-    rankings = rank_instances(groups, scores)
-    problems = scored_problems(groups, scores, labels)
-    n_unlabelled = sum(1 for iid in groups if iid not in {p.problem_id for p in problems})
-    return {"selection": selection_metrics(groups, rankings, labels, n_benchmark),
-            "rm_quality": rm_quality(problems, quality),
-            "per_run": per_run_metrics(groups, scores, labels, rankings),
-            "n_instances_with_candidates": len(groups),
-            "n_instances_unlabelled": n_unlabelled}
+def all_metrics(groups: Mapping[str, Sequence[SweCandidate]], scores: Scores | None,
+                labels: Mapping[Key, bool], n_benchmark: int, quality: QualityConfig,
+                rankings: Mapping[str, Mapping[str, Ranking]], primary: str | None = None) -> dict[str, Any]:
+    """Selection metrics of every reranker and reward-model quality (see :func:`rm_quality`) in one
+    JSON-ready dict.
+
+    Args:
+        scores: The reward model's (score, prob) per candidate, or None when nothing was scored
+            (``rm_quality`` is then None and ``per_run`` empty).
+        rankings: Per reranker label, its ranking of every instance.
+        primary: The reranker whose pick is ``selection.rerank`` (the predictions file's); default the
+            first of ``rankings``.
+    """
+    primary = primary if primary is not None else next(iter(rankings))
+    selection = selection_metrics(groups, rankings[primary], labels, n_benchmark)
+    selection["primary"] = primary
+    selection["rerankers"] = reranker_metrics(groups, rankings, labels, n_benchmark)
+    n_unlabelled = len(groups) - len(fully_labelled(groups, labels))
+    if scores is None:
+        quality_, per_run = None, {}
+    else:
+        quality_ = rm_quality(scored_problems(groups, scores, labels), quality)
+        per_run = per_run_metrics(groups, scores, labels, rankings[primary])
+    return {"selection": selection, "rm_quality": quality_, "per_run": per_run,
+            "n_instances_with_candidates": len(groups), "n_instances_unlabelled": n_unlabelled}

@@ -17,10 +17,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rerankeval.core.rerank import Ranking
+from rerankeval.core.rerank import Ranking, Reranker, RerankItem
 from rerankeval.core.rm_quality import QualityConfig
-from rerankeval.core.types import content_hash
-from rerankeval.errors import InputError
+from rerankeval.core.types import Candidate, content_hash
+from rerankeval.errors import InputError, PluginContractError
 from rerankeval.generation.scoring import (
     Scorer,
     TemplateSet,
@@ -28,6 +28,8 @@ from rerankeval.generation.scoring import (
     score_cached,
     verifier_prompt_from_file,
 )
+from rerankeval.pipeline.config import RerankerChoice
+from rerankeval.rerankers.registry import load_reranker, reranker_spec
 from rerankeval.runs import JsonlAppender, read_run_rows, write_json_atomic
 from rerankeval_swebench.data import (
     SweCandidate,
@@ -37,8 +39,14 @@ from rerankeval_swebench.data import (
     read_instances,
 )
 from rerankeval_swebench.harness import default_base_name, reranked_model_name, run_harness, write_predictions
-from rerankeval_swebench.labels import Key, labels_from_field, labels_from_reports, read_report
-from rerankeval_swebench.metrics import all_metrics, rank_instances
+from rerankeval_swebench.labels import (
+    Key,
+    fully_labelled,
+    labels_from_field,
+    labels_from_reports,
+    read_report,
+)
+from rerankeval_swebench.metrics import all_metrics
 from rerankeval_swebench.prompts import TEMPLATES, score_input
 
 log = logging.getLogger(__name__)
@@ -52,8 +60,11 @@ class RerankConfig:
     Attributes:
         instances: SWE-bench instances (JSONL/JSON, parquet or a dataset name).
         candidates: Predictions files with several candidates per instance.
-        rm: Scorer spec (see :mod:`rerankeval.generation.scoring`).
+        rm: Scorer spec (see :mod:`rerankeval.generation.scoring`), or None: no candidate is scored
+            (rerankers that need no reward model only).
         out: Run directory.
+        rerankers: Rerankers from the registry, each run on every instance; the first one writes
+            ``predictions.jsonl``. Empty: see :func:`rerankers_of`.
         template: ``patch`` or ``trajectory``.
         prompt: A text file replacing the verifier prompt of ``template`` (see
             :func:`~rerankeval.generation.scoring.verifier_prompt_from_file`).
@@ -77,8 +88,9 @@ class RerankConfig:
 
     instances: Path
     candidates: tuple[Path, ...]
-    rm: str
+    rm: str | None
     out: Path
+    rerankers: tuple[RerankerChoice, ...] = ()
     template: str = "patch"
     prompt: Path | None = None
     reports: tuple[str, ...] = ()
@@ -117,6 +129,83 @@ def template_of(cfg: RerankConfig) -> TemplateSet:
         raise InputError(f"unknown template '{cfg.template}'. Known: {', '.join(TEMPLATES)}")
     base = TEMPLATES[cfg.template]
     return verifier_prompt_from_file(cfg.prompt, base) if cfg.prompt is not None else base
+
+
+#: The rerankers of a run that names none, after the reward model's own argmax (with ``--rm``): the
+#: reference points every selection is read against (``oracle`` only where every candidate is labelled).
+REFERENCE_RERANKERS = ("first", "random", "oracle")
+
+
+def rerankers_of(cfg: RerankConfig, all_labelled: bool) -> tuple[RerankerChoice, ...]:
+    """The rerankers a run compares: ``cfg.rerankers``, or by default the argmax of the ``--rm``
+    scores (registry reranker ``rm``, labelled with the scorer's name) and :data:`REFERENCE_RERANKERS`."""
+    if cfg.rerankers:
+        return cfg.rerankers
+    out = [RerankerChoice(cfg.name or scorer_name(cfg.rm), "rm")] if cfg.rm else []
+    out += [RerankerChoice(n, n) for n in REFERENCE_RERANKERS if n != "oracle" or all_labelled]
+    return tuple(out)
+
+
+def _load_rerankers(cfg: RerankConfig, choices: Sequence[RerankerChoice],
+                    unlabelled: Sequence[str]) -> list[Reranker]:
+    """Every reranker of the run, built and checked against what SWE-bench candidates carry, before
+    any model runs.
+
+    Raises:
+        InputError: A reranker that reads a pass matrix (SWE-bench candidates have no generated tests),
+            reward-model scores without ``--rm``, or labels that some instances lack.
+    """
+    out = []
+    for choice in choices:
+        r = load_reranker(choice.name, **choice.args)
+        if "matrix" in r.needs:
+            raise InputError(f"reranker '{choice.label}' reads a pass matrix of generated tests, and "
+                             "SWE-bench candidates have none. Choose rerankers that read reward-model scores "
+                             "or nothing (rerankeval plugins lists them)")
+        if "rm_scores" in r.needs and cfg.rm is None:
+            raise InputError(f"reranker '{choice.label}' reads reward-model scores: pass --rm SPEC to score "
+                             "the candidates")
+        if "gold" in r.needs and unlabelled:
+            raise InputError(f"reranker '{choice.label}' reads the labels, and {len(unlabelled)} instance(s) "
+                             f"have unlabelled candidates (e.g. {unlabelled[0]}). Label them (--report) "
+                             "or drop the reranker")
+        out.append(r)
+    return out
+
+
+def _items(instances: Mapping[str, SweInstance], groups: Mapping[str, Sequence[SweCandidate]],
+           labels: Mapping[Key, bool], scores: Mapping[Key, tuple[float, float]] | None) -> list[RerankItem]:
+    """One :class:`RerankItem` per instance: the issue, the patches, the scores (with ``--rm``) and
+    the labels (where every candidate has one)."""
+    out = []
+    for iid, cs in groups.items():
+        keys = [(iid, c.index) for c in cs]
+        gold = [labels.get(k) for k in keys]
+        out.append(RerankItem(
+            iid, instances[iid].problem_statement if iid in instances else "",
+            tuple(Candidate(iid, c.index, c.model_patch) for c in cs),
+            rm_scores=tuple(scores[k][0] for k in keys) if scores is not None else None,
+            gold=tuple(bool(g) for g in gold) if all(g is not None for g in gold) else None))
+    return out
+
+
+def _rank(choice: RerankerChoice, reranker: Reranker, items: Sequence[RerankItem]) -> dict[str, Ranking]:
+    """One reranker's ranking of every instance, checked against the contract.
+
+    Raises:
+        PluginContractError: A ranking per item is missing, or one has the wrong number of scores or
+            picks a position that does not exist.
+    """
+    got = list(reranker.rank(items))
+    if len(got) != len(items):
+        raise PluginContractError(f"reranker '{choice.label}' returned {len(got)} rankings for {len(items)} "
+                                  "instances")
+    for it, r in zip(items, got, strict=True):
+        n = len(it.candidates)
+        if len(r.scores) != n or not r.chosen or any(not 0 <= i < n for i in r.chosen):
+            raise PluginContractError(f"reranker '{choice.label}' ranked {it.problem_id} with "
+                                      f"{len(r.scores)} scores and picks {list(r.chosen)} for {n} candidates")
+    return {it.problem_id: r for it, r in zip(items, got, strict=True)}
 
 
 def _load(cfg: RerankConfig) -> tuple[dict[str, SweInstance], dict[str, list[SweCandidate]], dict[Key, bool]]:
@@ -235,20 +324,33 @@ def _checked_scores(scorer: Scorer, inputs: Sequence[Any], template: Any, cache:
     return res
 
 
-def _selections(out: Path, name: str, groups: Mapping[str, Sequence[SweCandidate]],
-                rankings: Mapping[str, Ranking], labels: Mapping[Key, bool]) -> list[SweCandidate]:
-    picks = []
+def _selections(out: Path, groups: Mapping[str, Sequence[SweCandidate]],
+                rankings: Mapping[str, Mapping[str, Ranking]], labels: Mapping[Key, bool]) -> None:
+    """``selections.jsonl``: one row per (reranker, instance), rerankers in run order."""
     with JsonlAppender(out / "selections.jsonl.tmp", sync_every=10_000) as f:
-        for iid, cs in groups.items():
-            r = rankings[iid]
-            gold = [labels.get((iid, c.index)) for c in cs]
-            known = all(g is not None for g in gold)
-            f.write({"problem_id": iid, "reranker": name, "n_samples": len(cs), "chosen": list(r.chosen),
-                     "pick": r.pick, "scores": list(r.scores),
-                     "expected_acc": r.expected_accuracy([bool(g) for g in gold]) if known else None})
-            picks.append(cs[r.pick])
+        for name, ranked in rankings.items():
+            for iid, cs in groups.items():
+                r = ranked[iid]
+                gold = [labels.get((iid, c.index)) for c in cs]
+                known = all(g is not None for g in gold)
+                f.write({"problem_id": iid, "reranker": name, "n_samples": len(cs), "chosen": list(r.chosen),
+                         "pick": r.pick, "scores": list(r.scores),
+                         "expected_acc": r.expected_accuracy([bool(g) for g in gold]) if known else None})
     (out / "selections.jsonl.tmp").replace(out / "selections.jsonl")
-    return picks
+
+
+def saved_rankings(run_dir: Path) -> dict[str, dict[str, Ranking]]:
+    """The rankings ``selections.jsonl`` holds, per reranker label, in the order the run wrote them."""
+    out: dict[str, dict[str, Ranking]] = {}
+    for r in read_run_rows(run_dir / "selections.jsonl", missing_ok=True):
+        out.setdefault(str(r["reranker"]), {})[str(r["problem_id"])] = Ranking(
+            tuple(float(x) for x in r["scores"]), tuple(int(i) for i in r["chosen"]))
+    return out
+
+
+def prediction_files(labels: Sequence[str]) -> list[str]:
+    """The per-reranker predictions files of a run, relative to its directory."""
+    return [f"predictions/{RerankerChoice(label, '').file_stem}.jsonl" for label in labels]
 
 
 def _versions() -> dict[str, str]:
@@ -298,7 +400,8 @@ def run_rerank(cfg: RerankConfig, progress: Callable[[int], None] | None = None)
     if cfg.prompt is not None:
         inputs["--prompt"] = Path(cfg.prompt)
     with RunDir(cfg.out, resume=cfg.resume, overwrite=cfg.overwrite, inputs=inputs,
-                own=lambda _meta: SWEBENCH_FILES) as run:
+                own=lambda meta: (*SWEBENCH_FILES, *prediction_files(
+                    [str(r.get("label")) for r in meta.get("rerankers") or []]))) as run:
         return _run(cfg, run, progress)
 
 
@@ -312,43 +415,57 @@ def _run(cfg: RerankConfig, run: Any, progress: Callable[[int], None] | None) ->
     previous = run.previous or {}
     template = template_of(cfg)
     instances, groups, labels = _load(cfg)
-    scorer = make_scorer(cfg.rm, **cfg.scorer_options)
-    if previous.get("template") and previous["template"] != template.name:
+    unlabelled = [iid for iid, cs in groups.items() if any((iid, c.index) not in labels for c in cs)]
+    choices = rerankers_of(cfg, not unlabelled)
+    if len({c.label for c in choices}) < len(choices):
+        raise InputError(f"a reranker is given twice ({', '.join(c.label for c in choices)}): give each once")
+    rerankers = _load_rerankers(cfg, choices, unlabelled)  # fail on a bad reranker before any model runs
+    scorer = make_scorer(cfg.rm, **cfg.scorer_options) if cfg.rm is not None else None
+    if scorer is not None and previous.get("template") and previous["template"] != template.name:
         raise InputError(f"{cfg.out} was scored with the prompt '{previous['template']}', this run asks for "
                          f"'{template.name}'. Resume with the same --template/--prompt, or use another --out")
-    if cfg.prompt is not None and scorer.kind != "verifier":
-        raise InputError(f"--prompt sets a yes/no verifier's prompt, but {cfg.rm} is a {scorer.kind} scorer. "
-                         "Use a verifier:... scorer, or drop --prompt")
-    name = cfg.name or scorer_name(cfg.rm)
+    if cfg.prompt is not None and (scorer is None or scorer.kind != "verifier"):
+        raise InputError(f"--prompt sets a yes/no verifier's prompt, but {cfg.rm or 'no --rm'} is not a "
+                         "verifier scorer. Use --rm verifier:..., or drop --prompt")
+    primary = choices[0]
+    name = cfg.name or primary.file_stem
     base = cfg.model_name or default_base_name([c for cs in groups.values() for c in cs])
     model = reranked_model_name(base, name)
     meta: dict[str, Any] = {
             "status": "running", "command": "swebench rerank", "dataset": "swebench", "policy": "candidates",
             "test_generator": name, "config": {**asdict(cfg), "quality": asdict(cfg.quality)},
-            "scorer": {"spec": scorer.spec, "kind": scorer.kind, "fingerprint": scorer.fingerprint},
-            "template": template.name,
+            "scorer": {"spec": scorer.spec, "kind": scorer.kind, "fingerprint": scorer.fingerprint}
+            if scorer is not None else None,
+            "rerankers": [{"label": c.label, **reranker_spec(c.name, c.args).as_dict()} for c in choices],
+            "template": template.name if scorer is not None else None,
             "prompt": {"file": str(cfg.prompt), "messages": [list(m) for m in template.verifier.messages]}
             if cfg.prompt is not None else None, "model_name": model, "versions": _versions()}
     run.write_meta(meta)
     _write_inputs(cfg.out, groups, labels)
-    scores = _score(cfg, scorer, template, instances, groups, labels, progress)
-    rankings = rank_instances(groups, scores)
-    picks = _selections(cfg.out, name, groups, rankings, labels)
-    preds = write_predictions(cfg.out / "predictions.jsonl", picks, model)
-    metrics = all_metrics(groups, scores, labels, len(instances), cfg.quality)
-    metrics.update({"scorer": scorer.spec, "model_name": model, "predictions": str(preds),
-                    "n_candidates": sum(len(cs) for cs in groups.values()),
-                    "n_truncated": sum(1 for r in read_run_rows(cfg.out / "rm_scores.jsonl")
-                                       if r.get("scorer") == scorer.spec and r.get("truncated"))})
+    scores = None if scorer is None else _score(cfg, scorer, template, instances, groups, labels, progress)
+    items = _items(instances, groups, labels, scores)
+    rankings = {c.label: _rank(c, r, items) for c, r in zip(choices, rerankers, strict=True)}
+    _selections(cfg.out, groups, rankings, labels)
+    for c, rel in zip(choices, prediction_files([c.label for c in choices]), strict=True):
+        write_predictions(cfg.out / rel, [cs[rankings[c.label][iid].pick] for iid, cs in groups.items()],
+                          reranked_model_name(base, c.file_stem))
+    preds = write_predictions(cfg.out / "predictions.jsonl",
+                              [cs[rankings[primary.label][iid].pick] for iid, cs in groups.items()], model)
+    metrics = all_metrics(groups, scores, labels, len(instances), cfg.quality, rankings, primary.label)
+    metrics.update({"scorer": scorer.spec if scorer is not None else None, "model_name": model,
+                    "predictions": str(preds), "n_candidates": sum(len(cs) for cs in groups.values()),
+                    "n_truncated": sum(1 for r in read_run_rows(cfg.out / "rm_scores.jsonl", missing_ok=True)
+                                       if scorer is not None and r.get("scorer") == scorer.spec
+                                       and r.get("truncated"))})
     if metrics["n_truncated"]:
         log.warning("%d of %d prompts were cut to fit the model's context (%s)", metrics["n_truncated"],
-                    metrics["n_candidates"], scorer.spec)
+                    metrics["n_candidates"], cfg.rm)
     if cfg.harness:
         report = run_harness(preds, cfg.run_id or cfg.out.name, cfg.harness_dataset,
                              max_workers=cfg.max_workers, report_dir=cfg.out / "host")
         metrics["harness"] = _harness_summary(report, len(instances))
     write_json_atomic(cfg.out / "metrics.json", metrics)
-    if cfg.figures:
+    if cfg.figures and scorer is not None:
         write_figures(cfg.out, metrics, name)
     # a resumed run adds to the time its earlier invocations recorded (an interrupted one records none)
     spent = float(previous.get("duration_s") or 0.0) + time.monotonic() - t0
@@ -386,20 +503,20 @@ def recompute_metrics(run_dir: Path, reports: Sequence[str] = (), quality: Quali
     Raises:
         InputError: Not a finished run directory, or reports that match no candidate model.
     """
-    run_dir = Path(run_dir)
-    meta_rows = list(read_run_rows(run_dir / "rm_scores.jsonl"))
-    if not (run_dir / "run.json").is_file() or not meta_rows:
-        raise InputError.at(run_dir, None, "no run.json or rm_scores.jsonl",
-                            "Give a `swebench rerank` run directory")
     import json
 
+    run_dir = Path(run_dir)
+    rankings = saved_rankings(run_dir)
+    if not (run_dir / "run.json").is_file() or not rankings:
+        raise InputError.at(run_dir, None, "no run.json or selections.jsonl",
+                            "Give a finished `swebench rerank` run directory")
     meta = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-    spec = meta.get("scorer", {}).get("spec") or meta_rows[-1]["scorer"]
+    spec = (meta.get("scorer") or {}).get("spec")
+    score_rows = [r for r in read_run_rows(run_dir / "rm_scores.jsonl") if spec and r.get("scorer") == spec]
     groups = _saved_candidates(run_dir)
-    scores = {(r["problem_id"], int(r["index"])): (float(r["score"]), float(r["prob"]))
-              for r in meta_rows if r.get("scorer") == spec}
+    scores = {(r["problem_id"], int(r["index"])): (float(r["score"]), float(r["prob"])) for r in score_rows}
     missing = [k for cs in groups.values() for k in [(c.instance_id, c.index) for c in cs] if k not in scores]
-    if missing:
+    if spec and missing:
         raise InputError.at(run_dir, None, f"{len(missing)} candidates have no score (e.g. {missing[0]})",
                             "Finish the run first: rerankeval swebench rerank ... --resume")
     cands = [c for cs in groups.values() for c in cs]
@@ -409,19 +526,39 @@ def recompute_metrics(run_dir: Path, reports: Sequence[str] = (), quality: Quali
     else:
         labels = {(r["problem_id"], int(r["index"])): bool(r["passed"])
                   for r in read_run_rows(run_dir / "gold.jsonl", missing_ok=True)}
+    # a reranker that reads the labels ranks again under the new ones; the others never saw them
+    choices = [RerankerChoice(str(r["label"]), str(r["name"]), dict(r.get("args") or {}))
+               for r in meta.get("rerankers") or []]
+    partly = len(fully_labelled(groups, labels)) < len(groups)
+    for choice in choices:
+        reranker = load_reranker(choice.name, **choice.args)
+        if "gold" not in reranker.needs:
+            continue
+        if partly:  # its saved ranking read labels that may have changed, and it cannot rank again
+            log.warning("reranker '%s' reads the labels and some instances are not fully labelled: "
+                        "its ranking is left out", choice.label)
+            rankings.pop(choice.label, None)
+        else:
+            items = _items({}, groups, labels, scores if spec else None)
+            rankings[choice.label] = _rank(choice, reranker, items)
     old: dict[str, Any] = {}
     if (run_dir / "metrics.json").is_file():
         old = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
     saved = meta.get("config", {}).get("quality", {})
     q = quality or QualityConfig(**{**saved, "ks": tuple(saved.get("ks", (1, 2, 4, 8)))})
     n_bench = int(old.get("selection", {}).get("n_instances_benchmark") or len(groups))
-    metrics = all_metrics(groups, scores, labels, n_bench, q)
+    primary = next((c.label for c in choices if c.label in rankings), next(iter(rankings), None))
+    if primary is None:
+        raise InputError.at(run_dir, None, "no reranker's ranking is left to score",
+                            "Label every candidate (--report), so that the rerankers that read labels "
+                            "can rank again")
+    metrics = all_metrics(groups, scores if spec else None, labels, n_bench, q, rankings, primary)
     for key in ("scorer", "model_name", "predictions", "n_candidates", "n_truncated"):
         if key in old:
             metrics[key] = old[key]
     if selection_reports:
         metrics["harness"] = [_harness_summary(Path(p), n_bench) for p in selection_reports]
     write_json_atomic(run_dir / "metrics.json", metrics)
-    if figures:
+    if figures and spec:
         write_figures(run_dir, metrics, scorer_name(spec))
     return metrics

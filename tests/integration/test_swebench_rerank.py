@@ -108,6 +108,14 @@ def test_oracle_scorer_run_writes_predictions_and_reaches_the_oracle_bounds(tmp_
     assert runs["org/B"]["picked_resolved"] == 1 and runs["org/A"]["mean_prob_resolved"] == 1.0
     for row in q["rm_at_k"]:
         assert row["rm"]["value"] == pytest.approx(row["oracle"]["value"])
+    # the scores' argmax and the reference points, all through the reranker registry
+    assert list(sel["rerankers"]) == ["oracle-labels", "first", "random", "oracle"]
+    assert sel["primary"] == "oracle-labels" and sel["rerankers"]["oracle-labels"]["pick"]["resolved"] == 3
+    for name in ("first", "oracle"):
+        assert sel["rerankers"][name]["pick"] == sel[name]
+    assert sel["rerankers"]["random"]["expected"] == sel["random"]
+    oracle_preds = [json.loads(x) for x in (out / "predictions" / "oracle.jsonl").read_text().splitlines()]
+    assert [p["model_patch"] for p in oracle_preds] == [p["model_patch"] for p in preds]
     assert (out / "report" / "fig_rm_at_k.png").stat().st_size > 0
     assert json.loads((out / "run.json").read_text())["status"] == "finished"
     assert "RM@2" in stdout and "predictions:" in stdout
@@ -156,6 +164,9 @@ def test_metrics_relabels_a_saved_run_from_harness_reports(tmp_path: Path) -> No
     assert code == 0, stderr
     m = json.loads(stdout)
     assert m["selection"]["runs"]["org/B"]["resolved"] == 4 and m["selection"]["oracle"]["resolved"] == 4
+    # the oracle reranker reads labels and ranks again; `first` never saw them and keeps its picks (run A's)
+    rerankers = m["selection"]["rerankers"]
+    assert rerankers["oracle"]["pick"]["resolved"] == 4 and rerankers["first"]["pick"]["resolved"] == 0
     assert m["rm_quality"]["ece"]["n_bins"] == 5 and m["harness"][0]["resolved"] == 1
     gold = [json.loads(x) for x in (out / "gold.jsonl").read_text().splitlines()]
     assert sum(g["passed"] for g in gold) == 4
@@ -253,3 +264,89 @@ def test_mixed_only_keeps_the_instances_whose_candidates_disagree(tmp_path: Path
     assert sorted({r["problem_id"] for r in rows}) == ["o__r-1", "o__r-3"]
     m = json.loads((out / "metrics.json").read_text())
     assert m["rm_quality"]["n_problems_mixed"] == m["rm_quality"]["n_problems"] == 2
+
+
+LAST_RERANKER = """
+class LastReranker:
+    name = "last"
+    needs = frozenset()
+    def rank(self, items):
+        from rerankeval.core.rerank import Ranking
+        return [Ranking(tuple(float(i) for i in range(len(it.candidates))), (len(it.candidates) - 1,))
+                for it in items]
+"""
+
+
+def _install_last_reranker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A third-party distribution registering the reranker ``last`` (it picks the last candidate)."""
+    site = tmp_path / "site"
+    info = site / "fake_swe_plugin-1.0.dist-info"
+    info.mkdir(parents=True)
+    (site / "fake_swe_plugin_mod.py").write_text(LAST_RERANKER, encoding="utf-8")
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-swe-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[rerankeval.rerankers]\n"
+                                           "last = fake_swe_plugin_mod:LastReranker\n")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delenv("RERANKEVAL_PLUGINS", raising=False)
+
+
+def test_registry_rerankers_run_on_swebench_without_a_reward_model(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """first / random / oracle and a third-party reranker pick patches; the first one writes
+    predictions.jsonl; no candidate is scored and no reward-model metric is made up."""
+    _install_last_reranker(tmp_path, monkeypatch)
+    inst, a, b = _write(tmp_path)
+    out = tmp_path / "run"
+    args = ["swebench", "rerank", "--instances", str(inst), "--candidates", str(a), "--candidates", str(b),
+            "--out", str(out), "--n-boot", "0", *[x for r in ("last", "first", "random", "oracle")
+                                                 for x in ("--reranker", r)]]
+    code, stdout, stderr = _invoke(args, {"RERANKEVAL_CACHE_DIR": str(tmp_path / "cache")})
+    assert code == 0, stderr
+    m = json.loads((out / "metrics.json").read_text())
+    sel = m["selection"]
+    # labels A/B: r-1 T/F, r-2 F/F, r-3 F/T, r-4 T/T, r-5 F (A only)
+    resolved = {k: v["pick"]["resolved"] for k, v in sel["rerankers"].items()}
+    assert resolved == {"last": 2, "first": 2, "random": 2, "oracle": 3}  # random writes the lowest index
+    assert sel["rerankers"]["random"]["expected"]["resolved"] == pytest.approx(2.0)  # uniform pick
+    assert sel["rerank"] == sel["rerankers"]["last"]["pick"] and sel["primary"] == "last"
+    assert m["rm_quality"] is None and m["per_run"] == {} and m["scorer"] is None
+    preds = [json.loads(x) for x in (out / "predictions.jsonl").read_text().splitlines()]
+    assert {p["model_name_or_path"] for p in preds} == {"ensemble-2-models+rerank.last"}
+    assert [p["model_patch"] for p in preds][:3] == ["diff B o__r-1", "diff B o__r-2", "diff B o__r-3"]
+    assert sorted(p.name for p in (out / "predictions").iterdir()) == [
+        "first.jsonl", "last.jsonl", "oracle.jsonl", "random.jsonl"]
+    assert not (out / "rm_scores.jsonl").exists() and not (out / "report").exists()
+    meta = json.loads((out / "run.json").read_text())
+    assert [(r["label"], r["dist"]) for r in meta["rerankers"]][0] == ("last", "fake-swe-plugin")
+    assert "last" in stdout and "predictions.jsonl holds last's" in stdout
+    code, stdout, stderr = _invoke(["swebench", "metrics", str(out), "--n-boot", "0", "--json"], {})
+    assert code == 0, stderr
+    assert json.loads(stdout)["selection"] == sel  # recomputed from the saved rankings and labels
+
+
+@pytest.mark.parametrize("extra, message", [
+    (("--reranker", "coderm"), "reads a pass matrix of generated tests"),
+    (("--reranker", "first", "--reranker", "first"), "given twice"),
+])
+def test_rerankers_that_cannot_run_on_swebench_are_refused_before_any_work(
+        tmp_path: Path, extra: tuple[str, ...], message: str) -> None:
+    inst, a, _ = _write(tmp_path)
+    out = tmp_path / "run"
+    args = ["swebench", "rerank", "--instances", str(inst), "--candidates", str(a), "--out", str(out), *extra]
+    code, _, stderr = _invoke(args, {"RERANKEVAL_CACHE_DIR": str(tmp_path / "cache")})
+    assert code == 1 and message in stderr, stderr
+    assert not (out / "candidates.jsonl").exists()
+
+
+def test_the_oracle_is_refused_where_candidates_are_unlabelled(tmp_path: Path) -> None:
+    inst, a, _ = _write(tmp_path)
+    bare = tmp_path / "bare.jsonl"
+    bare.write_text("".join(json.dumps({k: v for k, v in json.loads(x).items() if k != "resolved"}) + "\n"
+                            for x in a.read_text().splitlines()))
+    args = ["swebench", "rerank", "--instances", str(inst), "--candidates", str(bare), "--out",
+            str(tmp_path / "r"), "--reranker", "first", "--reranker", "oracle"]
+    code, _, stderr = _invoke(args, {})
+    assert code == 1 and "reranker 'oracle' reads the labels" in stderr, stderr
+    code, _, stderr = _invoke([*args[:-2], "--no-figures"], {"RERANKEVAL_CACHE_DIR": str(tmp_path / "c")})
+    assert code == 0, stderr  # first alone needs no label: predictions for a harness to grade
+    assert (tmp_path / "r" / "predictions.jsonl").is_file()

@@ -1,7 +1,9 @@
 """``rerankeval swebench``: rerank SWE-bench candidate patches with an execution-free reward model.
 
-``rerank`` scores every candidate, picks one patch per instance, writes a predictions file the
-SWE-bench harness accepts and, from known labels, the selection's resolve rate and the reward
+``rerank`` scores every candidate (``--rm``), runs the rerankers (the reward model's argmax and the
+reference points first / random / oracle by default; any registered reranker that needs no pass
+matrix with ``--reranker``), picks one patch per instance for each, writes predictions files the
+SWE-bench harness accepts and, from known labels, each selection's resolve rate and the reward
 model's RM@k curve, ROC-AUC, accuracy and ECE. ``metrics`` recomputes those from a saved run
 (new labels, other bins) without loading a model.
 """
@@ -72,13 +74,25 @@ def _summary(metrics: dict[str, Any]) -> None:
     n_l, n_b = sel["n_instances_labelled"], sel["n_instances_benchmark"]
     click.echo(f"instances: {n_l} labelled of {metrics['n_instances_with_candidates']} with candidates "
                f"({n_b} in the benchmark)")
-    if "n_candidates" in metrics:
+    if "n_candidates" in metrics and metrics.get("scorer"):
         click.echo(f"candidates: {metrics['n_candidates']} scored by {metrics.get('scorer')}, "
                    f"{metrics.get('n_truncated', 0)} cut to fit the context")
-    for key in ("rerank", "rerank_expected", "first", "random", "oracle"):
-        r = sel[key]
-        click.echo(f"  {key:<16} resolved {r['resolved']:7.1f}  {pct(r['rate_labelled'])} of labelled, "
-                   f"{pct(r['rate_benchmark'])} of benchmark")
+    if sel.get("rerankers"):
+        click.echo(f"resolved by each reranker's pick (expected: a uniform pick among its tied candidates); "
+                   f"predictions.jsonl holds {sel['primary']}'s")
+        width = max(16, *(len(k) for k in sel["rerankers"]))
+        for key, r in sel["rerankers"].items():
+            p, e = r["pick"], r["expected"]
+            click.echo(f"  {key:<{width}} resolved {p['resolved']:5.0f}  {pct(p['rate_labelled'])} of "
+                       f"labelled, {pct(p['rate_benchmark'])} of benchmark  (expected {e['resolved']:7.2f}, "
+                       f"{pct(e['rate_labelled'])})")
+    else:  # a run written before the rerankers ran through the registry
+        for key in ("rerank", "rerank_expected", "first", "random", "oracle"):
+            r = sel[key]
+            click.echo(f"  {key:<16} resolved {r['resolved']:7.1f}  {pct(r['rate_labelled'])} of labelled, "
+                       f"{pct(r['rate_benchmark'])} of benchmark")
+    if q is None:
+        return
     auc = q["auc"]["value"]
     within = q["auc_within"]["value"]
     click.echo(f"AUC {auc:.3f}  within-instance AUC {within:.3f}" if auc == auc else "AUC n/a")
@@ -107,9 +121,13 @@ def swebench() -> None:
                    "dataset name.")
 @click.option("--candidates", type=click.Path(exists=True, path_type=Path), multiple=True, required=True,
               help="Predictions file(s) with candidate patches (repeat for several runs).")
-@click.option("--rm", "rm", required=True,
+@click.option("--rm", "rm", default=None,
               help="Scorer: vllm:M | hf:M | openai:URL#M (scalar head), verifier:<same> (yes/no), "
-                   "oracle-labels.")
+                   "oracle-labels. Its argmax is the first reranker unless --reranker says otherwise.")
+@click.option("--reranker", "reranker_specs", multiple=True,
+              help="Registered reranker name[:key=value,...] (repeatable; the first one writes "
+                   "predictions.jsonl). Default: the --rm scores' argmax, first, random, oracle. `rm` ranks "
+                   "by the --rm scores; rerankers that read a pass matrix do not apply.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Run directory.")
 @click.option("--template", type=click.Choice(["patch", "trajectory"]), default="patch", show_default=True,
               help="Issue + patch, or issue + trajectory + patch.")
@@ -121,7 +139,9 @@ def swebench() -> None:
                    "default: their `resolved` fields.")
 @click.option("--model-name", default=None,
               help="Base model name in the predictions (default: the candidates').")
-@click.option("--name", default=None, help="Reranker name in <model>+rerank.<name> (default: from --rm).")
+@click.option("--name", default=None,
+              help="Reranker name in <model>+rerank.<name> of predictions.jsonl (default: the first "
+                   "reranker's label; with --rm, from the scorer).")
 @click.option("-R", "rm_args", multiple=True,
               help="Scorer option key=value: batch_size, max_length, yes, no, chat_template.")
 @_quality_options
@@ -141,7 +161,8 @@ def swebench() -> None:
 @click.option("--max-workers", type=click.IntRange(min=1), default=4, show_default=True,
               help="Harness containers in parallel.")
 @click.option("--no-figures", is_flag=True, help="Skip the reliability diagram and RM@k figure.")
-def rerank(instances: Path, candidates: tuple[Path, ...], rm: str, out: Path, template: str,
+def rerank(instances: Path, candidates: tuple[Path, ...], rm: str | None, reranker_specs: tuple[str, ...],
+           out: Path, template: str,
            prompt: Path | None, reports: tuple[str, ...], model_name: str | None, name: str | None,
            rm_args: tuple[str, ...], ks: str, threshold: float, bins: int, bin_strategy: str, n_boot: int,
            seed: int, limit: int | None, mixed_only: bool, no_cache: bool, resume: bool, overwrite: bool,
@@ -151,9 +172,12 @@ def rerank(instances: Path, candidates: tuple[Path, ...], rm: str, out: Path, te
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 
+    from rerankeval.cli.rerank_cmd import parse_rerankers
     from rerankeval_swebench.pipeline import RerankConfig, run_rerank
 
-    cfg = RerankConfig(instances=instances, candidates=candidates, rm=rm, out=out, template=template,
+    choices = parse_rerankers(reranker_specs, ())
+    cfg = RerankConfig(instances=instances, candidates=candidates, rm=rm, rerankers=choices, out=out,
+                       template=template,
                        prompt=prompt,
                        reports=reports, model_name=model_name, name=name, scorer_options=_options(rm_args),
                        quality=_quality(ks, threshold, bins, bin_strategy, n_boot, seed), cache=not no_cache,
@@ -161,7 +185,7 @@ def rerank(instances: Path, candidates: tuple[Path, ...], rm: str, out: Path, te
                        harness=run_harness,
                        harness_dataset=harness_dataset, run_id=run_id, max_workers=max_workers,
                        figures=not no_figures)
-    with logging_redirect_tqdm(), tqdm(unit="cand", desc="score", disable=None) as bar:
+    with logging_redirect_tqdm(), tqdm(unit="cand", desc="score", disable=None if rm else True) as bar:
         metrics = run_rerank(cfg, progress=bar.update)
     _summary(metrics)
     click.echo(f"predictions: {metrics['predictions']}  ({metrics['model_name']})")
