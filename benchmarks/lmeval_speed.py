@@ -528,6 +528,8 @@ def run_openai(args: argparse.Namespace, model_dir: str, metadata: dict[str, Any
         model_args = {"model": "bench", "base_url": f"{url}/completions", "num_concurrent": args.concurrent,
                       "max_retries": 3, "tokenized_requests": True, "tokenizer_backend": "huggingface",
                       "tokenizer": model_dir, "timeout": 3600}
+        if args.openai_unseeded:  # --model_args ...,seed=None: one request group (see seed_per_repeat)
+            model_args["seed"] = None
         with contextlib.ExitStack() as stack:
             _common_hooks(stack, LocalCompletionsAPI, acc)
             stack.enter_context(patched(LocalCompletionsAPI, "parse_generations", count))
@@ -535,7 +537,8 @@ def run_openai(args: argparse.Namespace, model_dir: str, metadata: dict[str, Any
                                               args.max_tokens)
     check_same_prompts([r[0] for r in requests], args.repeats, acc.contexts, "openai")
     settings = {"model_args": model_args, "server": eng, "scores": _scores(results)}
-    rows.append(Row("openai", f"lm_eval --model local-completions num_concurrent={args.concurrent}",
+    seeds = ", seed=None" if args.openai_unseeded else ""
+    rows.append(Row("openai", f"lm_eval --model local-completions num_concurrent={args.concurrent}{seeds}",
                     acc.generate, acc.tokens, len(acc.contexts), acc.filters, acc.load, total, settings))
     rows.append(Row("openai", bare.path, bare.seconds, bare.tokens, bare.samples, settings=bare.settings))
     return rows
@@ -569,6 +572,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="lm-eval vllm --batch_size (1, the CLI's default, shows what auto saves)")
     ap.add_argument("--hf-batch-size", type=int, default=8, help="lm-eval hf --batch_size (fixed; see above)")
     ap.add_argument("--concurrent", type=int, default=32, help="local-completions num_concurrent")
+    ap.add_argument("--openai-unseeded", action="store_true",
+                    help="local-completions with the model arg seed=None: no per-repeat seeds, one request "
+                         "group at full concurrency (samples not reproducible)")
     ap.add_argument("--bare-copies", action="store_true",
                     help="also time bare LLM.generate on N copies of each prompt (n=1), as lm-eval "
                     "sends them")

@@ -33,6 +33,15 @@ option on, the task sends each of the N repeats as its own request whose generat
 samples. ``auto`` turns it on when the model args name a ``base_url`` (the API backends), and
 leaves vllm and hf (which sample N distinct continuations already) untouched.
 
+The price of per-repeat seeds: lm-eval 0.4.13's API backends send one group of equal generation
+kwargs at a time, so the server sees the problems' requests N times over (``num_concurrent`` of one
+repeat at a time) instead of all N x problems at once. With many problems (more than
+``num_concurrent``) each group fills the server and little is lost; with few problems the server
+idles (1.5x slower for 10 problems x 8 repeats, see ``benchmarks/lmeval_speed.py``). The model arg
+``seed=None`` sends no seed at all: the server then draws every request independently, the N repeats
+form one group and go out at full concurrency, but the samples are not reproducible. ``auto``
+follows it (no per-repeat seeds when the model's seed is None); ``true`` with ``seed=None`` is refused.
+
 ``prompt_style``: ``instruct`` is EvalPlus's protocol for chat models, used for every model: the
 problem in a code block, then an answer prefix that opens a ```` ```python ```` block in which the
 model writes the whole solution. ``complete`` (HumanEval+ only) also puts the function signature
@@ -102,7 +111,7 @@ class TaskOptions:
     workers: int | None = None
     rm: str | None = None
     seed_per_repeat: str = "auto"
-    seed: int = 1234
+    seed: int | None = 1234
     api_backend: bool = False
     prompt_style: str = "instruct"
     pass_at_k: str = "1/10/100"
@@ -115,7 +124,8 @@ class TaskOptions:
     @property
     def per_repeat_seeds(self) -> bool:
         """Whether each repeat is sent as its own request with its own seed."""
-        return self.seed_per_repeat == "true" or (self.seed_per_repeat == "auto" and self.api_backend)
+        return self.seed_per_repeat == "true" or (self.seed_per_repeat == "auto" and self.api_backend
+                                                  and self.seed is not None)
 
     @classmethod
     def resolve(cls, dataset: str, metadata: Mapping[str, Any] | None, defaults: Mapping[str, Any],
@@ -129,8 +139,10 @@ class TaskOptions:
         check_keys(metadata)
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {"dataset": dataset, "api_backend": bool(metadata.get("base_url"))}
+        if "seed" in metadata and str(metadata["seed"]).strip().lower() == "none":
+            values["seed"] = None  # the model arg seed=None: an unseeded server (see the module docstring)
         for f in fields(cls):
-            if f.name in ("dataset", "api_backend"):
+            if f.name in values:
                 continue
             raw, source = _lookup(f.name, metadata, environ, defaults)
             if raw is not None and raw != "":
@@ -162,6 +174,9 @@ class TaskOptions:
         _ks(self.pass_at_k)
         if self.seed_per_repeat not in ("auto", "true", "false"):
             raise InputError(f"seed_per_repeat={self.seed_per_repeat!r}: use auto, true or false")
+        if self.seed_per_repeat == "true" and self.seed is None:
+            raise InputError("seed_per_repeat=true needs a base seed, but the model args say seed=None. "
+                             "Give seed=K in --model_args, or seed_per_repeat=auto for unseeded sampling")
         if self.tests is not None and not Path(self.tests).is_file():
             raise InputError.at(self.tests, None, "tests artifact not found",
                                 "Pass --metadata tests=FILE with an existing tests.jsonl, or unset it and "

@@ -166,6 +166,7 @@ class RerankTask(ConfigurableTask):
         task, doc_id, repeats = inst.metadata
         ctx_arg, gen_kwargs, *rest = inst.arguments
         base = self.rerank_options.seed
+        assert base is not None  # per_repeat_seeds is off without a base seed
         return [Instance(request_type=inst.request_type, doc=doc, idx=i, metadata=(task, doc_id, 1),
                          arguments=(ctx_arg, {**gen_kwargs, "seed": base + i}, *rest))
                 for i in range(int(repeats or 1))]

@@ -57,14 +57,15 @@ def server(tiny_lm_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
         log.close()
 
 
-def _run(base_url: str, model: Path, tmp: Path, extra: dict[str, Any]) -> dict[str, list[str]]:
+def _run(base_url: str, model: Path, tmp: Path, extra: dict[str, Any],
+         model_args: str = "") -> dict[str, list[str]]:
     """Runs lm_eval on the server; returns each problem's N responses."""
     tmp.mkdir(parents=True, exist_ok=True)
     meta = {"humaneval_path": str(write_dataset(tmp / "mini.jsonl.gz")),
             "tests": str(write_tests(tmp / "t.jsonl")), "repeats": REPEATS, "workers": 2, **extra}
     out = tmp / "out"
     cmd = [shutil.which("lm_eval") or "lm_eval", "--model", "local-completions", "--model_args",
-           f"model={model},base_url={base_url},tokenizer_backend=huggingface,tokenizer={model},num_concurrent=2",
+           f"model={model},base_url={base_url},tokenizer_backend=huggingface,tokenizer={model},num_concurrent=2{model_args}",
            "--tasks", "humaneval_plus_rm", "--include_path", str(TASKS_DIR), "--confirm_run_unsafe_code",
            "--gen_kwargs", "max_gen_toks=16", "--metadata", json.dumps(meta), "--output_path", str(out),
            "--log_samples"]
@@ -88,3 +89,12 @@ def test_lm_evals_fixed_seed_alone_returns_copies_of_one_sample(server: str, tin
                                                                 tmp_path: Path) -> None:
     fixed = _run(server, tiny_lm_dir, tmp_path, {"seed_per_repeat": "false"})
     assert all(len(set(rs)) == 1 for rs in fixed.values()), fixed
+
+
+def test_the_model_arg_seed_none_sends_unseeded_requests_that_differ(server: str, tiny_lm_dir: Path,
+                                                                     tmp_path: Path) -> None:
+    """``seed=None``: no seed reaches the server, so one request group at full concurrency still
+    gives N different samples (not reproducible, which the per-repeat seeds are)."""
+    unseeded = _run(server, tiny_lm_dir, tmp_path, {}, model_args=",seed=None")
+    assert all(len(rs) == REPEATS for rs in unseeded.values())
+    assert all(len(set(rs)) > 1 for rs in unseeded.values()), unseeded
