@@ -39,12 +39,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("RERANKEVAL_SHARED_DATA", ROOT.parent / "shared" / "data"))
 SOURCES = {
-    "codet": ("codet",
-              DATA / "codet" / "HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_code_solution.jsonl"),
+    "codet": (
+        "codet",
+        DATA / "codet" / "HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_code_solution.jsonl",
+    ),
     "codex": ("codex", DATA / "codex_humaneval" / "humaneval_py_davinci002_t0.8_n200.jsonl"),
 }
-DATASET_FILES = {"humaneval": DATA / "humanevalplus" / "HumanEvalPlus.jsonl.gz",
-                 "mbpp": DATA / "mbppplus" / "MbppPlus.jsonl.gz"}
+DATASET_FILES = {
+    "humaneval": DATA / "humanevalplus" / "HumanEvalPlus.jsonl.gz",
+    "mbpp": DATA / "mbppplus" / "MbppPlus.jsonl.gz",
+}
 OVERRIDE = {"humaneval": "HUMANEVAL_OVERRIDE_PATH", "mbpp": "MBPP_OVERRIDE_PATH"}
 
 
@@ -59,8 +63,10 @@ def _choose(problems: list[dict], tasks: str, have: set[str] | None = None) -> l
     known = {p["task_id"] for p in pool}
     unknown = [t for t in wanted if t not in known]
     if unknown:
-        sys.exit(f"--tasks: unknown task id(s) {', '.join(unknown)} "
-                 f"(use N, 'all' or ids like {pool[0]['task_id']})")
+        sys.exit(
+            f"--tasks: unknown task id(s) {', '.join(unknown)} "
+            f"(use N, 'all' or ids like {pool[0]['task_id']})"
+        )
     return [p for p in pool if p["task_id"] in set(wanted)]
 
 
@@ -118,17 +124,24 @@ def _prepare_mutants(work: Path, tasks: str, k: int, seed: int) -> tuple[Path, P
         for p in chosen:
             reference = p["prompt"] + p["canonical_solution"]
             programs = [("reference", reference)] + [
-                (m.kind, m.code) for m in mutants(reference, p["entry_point"], k, seed)]
+                (m.kind, m.code) for m in mutants(reference, p["entry_point"], k, seed)
+            ]
             for i, (kind, code) in enumerate(programs):
                 kinds[(p["task_id"], i)] = kind
                 f.write(json.dumps({"task_id": p["task_id"], "solution": code}) + "\n")
     return subset, samples, len(kinds), kinds
 
 
-def _bound(subset: Path, samples: Path, parallel: int, env: dict[str, str],
-           every_sample: bool = False) -> dict:
-    cmd = [sys.executable, str(Path(__file__).with_name("_inprocess_bound.py")), str(subset), str(samples),
-           str(parallel)] + (["--every-sample"] if every_sample else [])
+def _bound(
+    subset: Path, samples: Path, parallel: int, env: dict[str, str], every_sample: bool = False
+) -> dict:
+    cmd = [
+        sys.executable,
+        str(Path(__file__).with_name("_inprocess_bound.py")),
+        str(subset),
+        str(samples),
+        str(parallel),
+    ] + (["--every-sample"] if every_sample else [])
     out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -149,8 +162,10 @@ def _compare(a_path: Path, b_path: Path, kinds: Kinds | None = None) -> tuple[in
             ky = (y["base_status"], y["plus_status"], y["base_fail_tests"], y["plus_fail_tests"])
             if kx != ky:
                 label = f" ({kinds[(task, i)]})" if kinds and (task, i) in kinds else ""
-                diffs.append(f"{task} #{i}{label}: evalplus {kx[:2]} vs rerankeval {ky[:2]}"
-                             + ("" if kx[:2] != ky[:2] else " (same statuses, different failing input)"))
+                diffs.append(
+                    f"{task} #{i}{label}: evalplus {kx[:2]} vs rerankeval {ky[:2]}"
+                    + ("" if kx[:2] != ky[:2] else " (same statuses, different failing input)")
+                )
     return n, diffs
 
 
@@ -166,20 +181,30 @@ def _mix(path: Path) -> dict[str, int]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dataset", choices=sorted(DATASET_FILES), default="humaneval",
-                    help="humaneval: samples from --source; mbpp: reference solutions and their mutants")
-    ap.add_argument("--source", choices=sorted(SOURCES), default="codet",
-                    help="HumanEval+ samples (humaneval only)")
-    ap.add_argument("--tasks", default="20",
-                    help="number of tasks (in file order), 'all', or comma-separated task ids")
-    ap.add_argument("--per-task", type=int, default=None,
-                    help="samples per task (default: all; humaneval only)")
+    ap.add_argument(
+        "--dataset",
+        choices=sorted(DATASET_FILES),
+        default="humaneval",
+        help="humaneval: samples from --source; mbpp: reference solutions and their mutants",
+    )
+    ap.add_argument(
+        "--source", choices=sorted(SOURCES), default="codet", help="HumanEval+ samples (humaneval only)"
+    )
+    ap.add_argument(
+        "--tasks", default="20", help="number of tasks (in file order), 'all', or comma-separated task ids"
+    )
+    ap.add_argument(
+        "--per-task", type=int, default=None, help="samples per task (default: all; humaneval only)"
+    )
     ap.add_argument("--mutants", type=int, default=3, help="mutants per reference solution (mbpp only)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the mutants (mbpp only)")
     ap.add_argument("--parallel", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--no-bound", action="store_true", help="skip the in-process lower bound")
-    ap.add_argument("--one-process-bound", action="store_true",
-                    help="also time every sample in one process without isolation (the issue's bound)")
+    ap.add_argument(
+        "--one-process-bound",
+        action="store_true",
+        help="also time every sample in one process without isolation (the issue's bound)",
+    )
     ap.add_argument("--keep", type=Path, default=None, help="keep the work folder here")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
     args = ap.parse_args()
@@ -201,31 +226,66 @@ def main() -> None:
     ds = args.dataset
     env = {**os.environ, OVERRIDE[ds]: str(subset), "PYTHONUNBUFFERED": "1"}
     # Ground truth once, for both tools (EvalPlus caches it by dataset hash).
-    subprocess.run([sys.executable, "-c", "from rerankeval_evalplus import load_dataset, expected_outputs;"
-                    f"expected_outputs(load_dataset({ds!r}, {str(subset)!r}))"], env=env, check=True,
-                   stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from rerankeval_evalplus import load_dataset, expected_outputs;"
+            f"expected_outputs(load_dataset({ds!r}, {str(subset)!r}))",
+        ],
+        env=env,
+        check=True,
+        stderr=subprocess.DEVNULL,
+    )
     ep_samples, re_samples = work / "ep.jsonl", work / "re.jsonl"
     shutil.copy(samples, ep_samples)
     shutil.copy(samples, re_samples)
     print(f"{n} samples over {args.tasks} tasks ({what}), {args.parallel} workers", flush=True)
-    t_ep = _timed([sys.executable, "-c", "from evalplus.evaluate import evaluate; "
-                   f"evaluate({ds!r}, samples={str(ep_samples)!r}, parallel={args.parallel})"], env)
+    t_ep = _timed(
+        [
+            sys.executable,
+            "-c",
+            "from evalplus.evaluate import evaluate; "
+            f"evaluate({ds!r}, samples={str(ep_samples)!r}, parallel={args.parallel})",
+        ],
+        env,
+    )
     print(f"evalplus.evaluate      {t_ep:8.1f} s", flush=True)
-    t_re = _timed([sys.executable, "-m", "rerankeval.cli.main", "evaluate", "--dataset", ds, "--samples",
-                   str(re_samples), "--dataset-path", str(subset), "--parallel", str(args.parallel),
-                   "--no-cache"], env)
+    t_re = _timed(
+        [
+            sys.executable,
+            "-m",
+            "rerankeval.cli.main",
+            "evaluate",
+            "--dataset",
+            ds,
+            "--samples",
+            str(re_samples),
+            "--dataset-path",
+            str(subset),
+            "--parallel",
+            str(args.parallel),
+            "--no-cache",
+        ],
+        env,
+    )
     print(f"rerankeval evaluate    {t_re:8.1f} s   ({t_ep / t_re:.2f}x faster than EvalPlus)", flush=True)
     t_bound = t_one = None
     if not args.no_bound:
         bound = _bound(subset, samples, args.parallel, env)
         t_bound = bound["seconds"]
-        print(f"in-process lower bound {t_bound:8.1f} s   (rerankeval / bound = {t_re / t_bound:.2f}; "
-              f"{args.parallel} long-lived workers without isolation, {bound['programs']} distinct programs)",
-              flush=True)
+        print(
+            f"in-process lower bound {t_bound:8.1f} s   (rerankeval / bound = {t_re / t_bound:.2f}; "
+            f"{args.parallel} long-lived workers without isolation, {bound['programs']} distinct programs)",
+            flush=True,
+        )
         if args.one_process_bound:
             t_one = _bound(subset, samples, 1, env, every_sample=True)["seconds"]
-            print(f"one-process bound      {t_one:8.1f} s   (rerankeval / bound = {t_re / t_one:.2f}; "
-                  "every sample in one process, the issue's definition)", flush=True)
+            print(
+                f"one-process bound      {t_one:8.1f} s   (rerankeval / bound = {t_re / t_one:.2f}; "
+                "every sample in one process, the issue's definition)",
+                flush=True,
+            )
     total, diffs = _compare(work / "ep_eval_results.json", work / "re_eval_results.json", kinds)
     mix = _mix(work / "ep_eval_results.json")
     print(f"verdicts: {total - len(diffs)}/{total} identical")
@@ -233,10 +293,21 @@ def main() -> None:
     for d in diffs[:50]:
         print("  " + d)
     if args.json:
-        figures = {"dataset": ds, "source": what, "tasks": args.tasks, "samples": n,
-                   "parallel": args.parallel,
-                   "evalplus_s": t_ep, "rerankeval_s": t_re, "bound_s": t_bound, "one_process_bound_s": t_one,
-                   "identical": total - len(diffs), "total": total, "verdict_mix": mix, "diffs": diffs}
+        figures = {
+            "dataset": ds,
+            "source": what,
+            "tasks": args.tasks,
+            "samples": n,
+            "parallel": args.parallel,
+            "evalplus_s": t_ep,
+            "rerankeval_s": t_re,
+            "bound_s": t_bound,
+            "one_process_bound_s": t_one,
+            "identical": total - len(diffs),
+            "total": total,
+            "verdict_mix": mix,
+            "diffs": diffs,
+        }
         args.json.write_text(json.dumps(figures, indent=2))
     if args.keep:
         shutil.copytree(work, args.keep, dirs_exist_ok=True)

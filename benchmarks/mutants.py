@@ -32,12 +32,25 @@ KINDS = ("cmp", "const", "arith", "negate", "return_none", "raise", "loop", "han
 RARE = {"loop": 0.10, "hang": 0.01, "memory": 0.10}
 
 _CMP: dict[type[ast.cmpop], type[ast.cmpop]] = {
-    ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.Gt: ast.LtE, ast.LtE: ast.Gt, ast.Eq: ast.NotEq,
-    ast.NotEq: ast.Eq, ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is,
+    ast.Lt: ast.GtE,
+    ast.GtE: ast.Lt,
+    ast.Gt: ast.LtE,
+    ast.LtE: ast.Gt,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.In: ast.NotIn,
+    ast.NotIn: ast.In,
+    ast.Is: ast.IsNot,
+    ast.IsNot: ast.Is,
 }
 _ARITH: dict[type[ast.operator], type[ast.operator]] = {
-    ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Add, ast.FloorDiv: ast.Div, ast.Div: ast.FloorDiv,
-    ast.Mod: ast.FloorDiv, ast.Pow: ast.Mult,
+    ast.Add: ast.Sub,
+    ast.Sub: ast.Add,
+    ast.Mult: ast.Add,
+    ast.FloorDiv: ast.Div,
+    ast.Div: ast.FloorDiv,
+    ast.Mod: ast.FloorDiv,
+    ast.Pow: ast.Mult,
 }
 
 
@@ -95,10 +108,17 @@ def _edit_site(node: ast.AST, kind: str) -> None:
 
 def _prepend(fn: ast.FunctionDef, source: str) -> None:
     body = ast.parse(source).body
-    doc = fn.body[:1] if (fn.body and isinstance(fn.body[0], ast.Expr)
-                          and isinstance(fn.body[0].value, ast.Constant)
-                          and isinstance(fn.body[0].value.value, str)) else []
-    fn.body = doc + body + fn.body[len(doc):]
+    doc = (
+        fn.body[:1]
+        if (
+            fn.body
+            and isinstance(fn.body[0], ast.Expr)
+            and isinstance(fn.body[0].value, ast.Constant)
+            and isinstance(fn.body[0].value.value, str)
+        )
+        else []
+    )
+    fn.body = doc + body + fn.body[len(doc) :]
 
 
 def _whole(kind: str, rng: random.Random) -> Callable[[ast.Module, ast.FunctionDef], None]:
@@ -114,9 +134,13 @@ def _whole(kind: str, rng: random.Random) -> Callable[[ast.Module, ast.FunctionD
         elif kind == "memory":
             _prepend(fn, f"_reserved = bytes({rng.choice((1, 2, 3))} * 1024 ** 3)")
         elif kind == "hang":
-            tree.body.append(ast.parse(
-                "while True:\n    try:\n        while True:\n            pass\n"
-                "    except BaseException:\n        pass").body[0])
+            tree.body.append(
+                ast.parse(
+                    "while True:\n    try:\n        while True:\n            pass\n"
+                    "    except BaseException:\n        pass"
+                ).body[0]
+            )
+
     return edit
 
 

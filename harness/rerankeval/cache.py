@@ -21,6 +21,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+
 def cache_dir() -> Path:
     """The cache directory (created on first use)."""
     d = Path(os.environ.get("RERANKEVAL_CACHE_DIR") or Path.home() / ".cache" / "rerankeval")
@@ -44,8 +45,13 @@ class ResultCache:
         validate: Returns True for a well-formed value; others are treated as misses.
     """
 
-    def __init__(self, namespace: str, path: Path | None = None, enabled: bool = True,
-                 validate: Callable[[Any], bool] | None = None) -> None:
+    def __init__(
+        self,
+        namespace: str,
+        path: Path | None = None,
+        enabled: bool = True,
+        validate: Callable[[Any], bool] | None = None,
+    ) -> None:
         if not namespace.replace("_", "").isalnum():
             raise ValueError(f"bad cache namespace {namespace!r}")
         self.enabled = enabled
@@ -87,8 +93,13 @@ class ResultCache:
             if src.exists():
                 with contextlib.suppress(OSError):
                     os.replace(src, Path(str(aside) + suffix))
-        log.warning("result cache %s is unreadable (%s): moved it to %s and started an empty cache; "
-                    "results will be recomputed", self.path, err, aside)
+        log.warning(
+            "result cache %s is unreadable (%s): moved it to %s and started an empty cache; "
+            "results will be recomputed",
+            self.path,
+            err,
+            aside,
+        )
 
     def _decode(self, v: str) -> tuple[bool, Any]:
         try:
@@ -109,7 +120,7 @@ class ResultCache:
         with self._lock:
             try:
                 for i in range(0, len(keys), 500):
-                    chunk = keys[i:i + 500]
+                    chunk = keys[i : i + 500]
                     q = f"SELECT k, v FROM {self.table} WHERE k IN ({','.join('?' * len(chunk))})"
                     for k, v in self._db.execute(q, chunk):
                         ok, value = self._decode(v)
@@ -123,8 +134,12 @@ class ResultCache:
                 found = {}
         if bad:
             self.invalid += bad
-            log.warning("result cache %s: %d malformed entries in '%s' ignored (they are recomputed)",
-                        self.path, bad, self.table)
+            log.warning(
+                "result cache %s: %d malformed entries in '%s' ignored (they are recomputed)",
+                self.path,
+                bad,
+                self.table,
+            )
         self.hits += len(found)
         self.misses += len(keys) - len(found)
         return found

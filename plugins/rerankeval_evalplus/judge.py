@@ -104,14 +104,19 @@ class JudgeConfig:
 
         from rerankeval.errors import InputError
 
-        for name, v in (("min_time_limit", self.min_time_limit),
-                        ("gt_time_limit_factor", self.gt_time_limit_factor), ("max_run_s", self.max_run_s)):
+        for name, v in (
+            ("min_time_limit", self.min_time_limit),
+            ("gt_time_limit_factor", self.gt_time_limit_factor),
+            ("max_run_s", self.max_run_s),
+        ):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
                 raise InputError(f"{name} must be a finite number >= 0, got {v!r}")
 
     def key(self) -> str:
-        return (f"{self.min_time_limit}|{self.gt_time_limit_factor}|{self.max_run_s}|{self.fast_check}|"
-                f"{self.evalplus_quirks}")
+        return (
+            f"{self.min_time_limit}|{self.gt_time_limit_factor}|{self.max_run_s}|{self.fast_check}|"
+            f"{self.evalplus_quirks}"
+        )
 
 
 def expected_outputs(dataset: EvalPlusDataset) -> dict[str, dict[str, Any]]:
@@ -124,8 +129,9 @@ def expected_outputs(dataset: EvalPlusDataset) -> dict[str, dict[str, Any]]:
         return get_groundtruth(dataset.problems, dataset.hash, not_none)  # type: ignore[no-any-return]
 
 
-def status_from_outcome(out: ProgramOutcome, n_inputs: int,
-                        quirk_find_zero: bool) -> tuple[EvalStatus, list[bool]]:
+def status_from_outcome(
+    out: ProgramOutcome, n_inputs: int, quirk_find_zero: bool
+) -> tuple[EvalStatus, list[bool]]:
     """Maps a sandbox outcome to EvalPlus's ``(status, details)`` exactly as ``untrusted_check`` does."""
     details = [u.status == "pass" for u in out.units]
     if not out.completed:
@@ -162,11 +168,18 @@ def _time_limits(ref_time: Sequence[float], cfg: JudgeConfig) -> tuple[tuple[flo
 OnResult = Callable[[str, tuple[str, str, str], dict[str, Any]], None]
 
 
-def judge(dataset: EvalPlusDataset, samples: Sequence[Sample], *, parallel: int | None = None,
-          cache: bool = True, config: JudgeConfig | None = None,
-          progress: Callable[[int], None] | None = None, executor: Executor | None = None,
-          done: Mapping[str, dict[str, Any]] | None = None,
-          on_result: OnResult | None = None) -> list[Verdict]:
+def judge(
+    dataset: EvalPlusDataset,
+    samples: Sequence[Sample],
+    *,
+    parallel: int | None = None,
+    cache: bool = True,
+    config: JudgeConfig | None = None,
+    progress: Callable[[int], None] | None = None,
+    executor: Executor | None = None,
+    done: Mapping[str, dict[str, Any]] | None = None,
+    on_result: OnResult | None = None,
+) -> list[Verdict]:
     """Judges every sample on the base and plus inputs; returns verdicts aligned with ``samples``.
 
     Args:
@@ -188,8 +201,10 @@ def judge(dataset: EvalPlusDataset, samples: Sequence[Sample], *, parallel: int 
     for s in samples:
         sha = content_hash(s.solution)
         for seg in segments:
-            keys.setdefault((s.task_id, seg, sha),
-                            content_hash(_CACHE_VERSION, dataset.hash, s.task_id, seg, sha, cfg.key()))
+            keys.setdefault(
+                (s.task_id, seg, sha),
+                content_hash(_CACHE_VERSION, dataset.hash, s.task_id, seg, sha, cfg.key()),
+            )
     cached = {k: v for k, v in store.get_many(keys.values()).items() if _valid_entry(v)}
     results: dict[str, Any] = {**cached, **(done or {})}
     todo = [(t, seg, sha) for (t, seg, sha), k in keys.items() if k not in results]
@@ -198,32 +213,61 @@ def judge(dataset: EvalPlusDataset, samples: Sequence[Sample], *, parallel: int 
     code_by_sha = {content_hash(s.solution): s.solution for s in samples}
     if todo:
         log.info("%d unique runs to execute (%d cached)", len(todo), len(keys) - len(todo))
-        results.update(_execute(dataset, expected, todo, code_by_sha, keys, cfg, parallel, store, progress,
-                                executor, on_result))
+        results.update(
+            _execute(
+                dataset,
+                expected,
+                todo,
+                code_by_sha,
+                keys,
+                cfg,
+                parallel,
+                store,
+                progress,
+                executor,
+                on_result,
+            )
+        )
     store.close()
     out = []
     for s in samples:
         sha = content_hash(s.solution)
         base = results[keys[(s.task_id, "base", sha)]]
         plus = results[keys[(s.task_id, "plus", sha)]] if not cfg.base_only else None
-        out.append(Verdict(s.task_id, s.index, base["status"], plus["status"] if plus else None,
-                           tuple(base["details"]), tuple(plus["details"]) if plus else ()))
+        out.append(
+            Verdict(
+                s.task_id,
+                s.index,
+                base["status"],
+                plus["status"] if plus else None,
+                tuple(base["details"]),
+                tuple(plus["details"]) if plus else (),
+            )
+        )
     return out
 
 
-def run_keys(dataset: EvalPlusDataset, samples: Sequence[Sample],
-             config: JudgeConfig | None = None) -> set[str]:
+def run_keys(
+    dataset: EvalPlusDataset, samples: Sequence[Sample], config: JudgeConfig | None = None
+) -> set[str]:
     """The cache keys of the runs :func:`judge` needs for ``samples`` (what a journal row must match)."""
     cfg = config or JudgeConfig()
     segments = SEGMENTS[:1] if cfg.base_only else SEGMENTS
-    return {content_hash(_CACHE_VERSION, dataset.hash, s.task_id, seg, content_hash(s.solution), cfg.key())
-            for s in samples for seg in segments}
+    return {
+        content_hash(_CACHE_VERSION, dataset.hash, s.task_id, seg, content_hash(s.solution), cfg.key())
+        for s in samples
+        for seg in segments
+    }
 
 
 def _valid_entry(v: Any) -> bool:
     """A cached verdict as :func:`judge` writes it (anything else is recomputed)."""
-    return (isinstance(v, dict) and v.get("status") in ("pass", "fail", "timeout")
-            and isinstance(v.get("details"), list) and all(type(d) is bool for d in v["details"]))
+    return (
+        isinstance(v, dict)
+        and v.get("status") in ("pass", "fail", "timeout")
+        and isinstance(v.get("details"), list)
+        and all(type(d) is bool for d in v["details"])
+    )
 
 
 def count_runs(samples: Sequence[Sample], base_only: bool = False) -> int:
@@ -231,10 +275,19 @@ def count_runs(samples: Sequence[Sample], base_only: bool = False) -> int:
     return len({(s.task_id, content_hash(s.solution)) for s in samples}) * (1 if base_only else 2)
 
 
-def _execute(dataset: EvalPlusDataset, expected: dict[str, dict[str, Any]], todo: list[tuple[str, str, str]],
-             code_by_sha: dict[str, str], keys: dict[tuple[str, str, str], str], cfg: JudgeConfig,
-             parallel: int | None, store: ResultCache, progress: Callable[[int], None] | None,
-             executor: Executor | None, on_result: OnResult | None = None) -> dict[str, Any]:
+def _execute(
+    dataset: EvalPlusDataset,
+    expected: dict[str, dict[str, Any]],
+    todo: list[tuple[str, str, str]],
+    code_by_sha: dict[str, str],
+    keys: dict[tuple[str, str, str], str],
+    cfg: JudgeConfig,
+    parallel: int | None,
+    store: ResultCache,
+    progress: Callable[[int], None] | None,
+    executor: Executor | None,
+    on_result: OnResult | None = None,
+) -> dict[str, Any]:
     assets: dict[str, Any] = {}
     jobs: list[CallJob] = []
     import psutil
@@ -246,15 +299,27 @@ def _execute(dataset: EvalPlusDataset, expected: dict[str, dict[str, Any]], todo
         in_key, chk_key = f"{dataset.hash}:{task_id}:{seg}:in", f"{dataset.hash}:{task_id}:{seg}:chk"
         if in_key not in assets:
             assets[in_key] = problem[f"{seg}_input"]
-            assets[chk_key] = {"dataset": dataset.name, "entry_point": problem["entry_point"],
-                               "inputs": problem[f"{seg}_input"], "expected": expected[task_id][seg],
-                               "atol": problem["atol"]}
+            assets[chk_key] = {
+                "dataset": dataset.name,
+                "entry_point": problem["entry_point"],
+                "inputs": problem[f"{seg}_input"],
+                "expected": expected[task_id][seg],
+                "atol": problem["atol"],
+            }
         tl, overall = _time_limits(expected[task_id][f"{seg}_time"], cfg)
-        jobs.append(CallJob(code=code_by_sha[sha], entry_point=problem["entry_point"], inputs_key=in_key,
-                            time_limits=tl, overall_timeout_s=overall,
-                            checker=CheckerRef("rerankeval_evalplus.compare:make_checker", chk_key),
-                            stop_on_fail=cfg.fast_check, limits=limits,
-                            prelude="rerankeval_evalplus.compare:guard"))
+        jobs.append(
+            CallJob(
+                code=code_by_sha[sha],
+                entry_point=problem["entry_point"],
+                inputs_key=in_key,
+                time_limits=tl,
+                overall_timeout_s=overall,
+                checker=CheckerRef("rerankeval_evalplus.compare:make_checker", chk_key),
+                stop_on_fail=cfg.fast_check,
+                limits=limits,
+                prelude="rerankeval_evalplus.compare:guard",
+            )
+        )
     # Longest first: many inputs and long limits dominate the tail, so start them early.
     order = sorted(range(len(jobs)), key=lambda i: -(len(jobs[i].time_limits) + jobs[i].overall_timeout_s))
     jobs = [jobs[i] for i in order]
@@ -266,8 +331,11 @@ def _execute(dataset: EvalPlusDataset, expected: dict[str, dict[str, Any]], todo
         stack.callback(lambda: store.put_many(pending))  # what finished is kept, whatever stops the run
         for i, outcome in ex.run(jobs, assets, progress):
             task_id, seg, sha = todo[i]
-            quirk = (cfg.evalplus_quirks and dataset.name == "humaneval"
-                     and dataset.problems[task_id]["entry_point"] == "find_zero")
+            quirk = (
+                cfg.evalplus_quirks
+                and dataset.name == "humaneval"
+                and dataset.problems[task_id]["entry_point"] == "find_zero"
+            )
             status, details = status_from_outcome(outcome, len(jobs[i].time_limits), quirk)
             k = keys[(task_id, seg, sha)]
             fresh[k] = pending[k] = {"status": status, "details": details}

@@ -79,19 +79,28 @@ def serial_advice(lm: Any, repeats: int) -> str | None:
     name = type(lm).__name__
     if hasattr(lm, "_concurrent") and hasattr(lm, "_batch_size"):  # lm-eval's TemplateAPI backends
         if int(lm._concurrent) <= 1 and int(lm._batch_size) <= 1:
-            return (f"{name} sends one request at a time (num_concurrent=1): the {repeats} repeats of every "
-                    "prompt are generated one after another. Add num_concurrent=K (e.g. 16) to --model_args")
+            return (
+                f"{name} sends one request at a time (num_concurrent=1): the {repeats} repeats of every "
+                "prompt are generated one after another. Add num_concurrent=K (e.g. 16) to --model_args"
+            )
         return None
     size = _as_int(getattr(lm, "batch_size", None))
     if size is None:
         return None
     if size <= 1:
-        fix = ("Pass --batch_size auto" if name == "VLLM" else
-               "Pass --batch_size auto, or a fixed --batch_size that fits memory (e.g. 16: auto's probe "
-               "can be killed for memory with a large vocabulary on a CPU)")
-        return (f"{name} runs with batch size 1: lm-eval hands it one request at a time, so the {repeats} "
-                f"repeats of every prompt are generated one after another (several times slower). {fix}")
+        fix = (
+            "Pass --batch_size auto"
+            if name == "VLLM"
+            else "Pass --batch_size auto, or a fixed --batch_size that fits memory (e.g. 16: auto's probe "
+            "can be killed for memory with a large vocabulary on a CPU)"
+        )
+        return (
+            f"{name} runs with batch size 1: lm-eval hands it one request at a time, so the {repeats} "
+            f"repeats of every prompt are generated one after another (several times slower). {fix}"
+        )
     if name == "VLLM":
-        return (f"vllm runs with --batch_size {size}: lm-eval calls LLM.generate on {size} requests at a "
-                "time and vLLM cannot schedule beyond them. Pass --batch_size auto to hand it every request")
+        return (
+            f"vllm runs with --batch_size {size}: lm-eval calls LLM.generate on {size} requests at a "
+            "time and vLLM cannot schedule beyond them. Pass --batch_size auto to hand it every request"
+        )
     return None

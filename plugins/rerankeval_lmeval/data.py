@@ -44,12 +44,18 @@ def dataset_path(name: str, metadata: dict[str, Any] | None = None) -> str | Non
         InputError: The configured file does not exist.
     """
     meta_key, env_key = METADATA_PATH[name], ENV_PATH[name]
-    for source, value in ((f"--metadata {meta_key}", (metadata or {}).get(meta_key)),
-                          (env_key, os.environ.get(env_key))):
+    for source, value in (
+        (f"--metadata {meta_key}", (metadata or {}).get(meta_key)),
+        (env_key, os.environ.get(env_key)),
+    ):
         if value:
             if not os.path.isfile(str(value)):
-                raise InputError.at(value, None, f"{source} names a missing {name} dataset file",
-                                    "Point it at an EvalPlus release file (.jsonl or .jsonl.gz)")
+                raise InputError.at(
+                    value,
+                    None,
+                    f"{source} names a missing {name} dataset file",
+                    "Point it at an EvalPlus release file (.jsonl or .jsonl.gz)",
+                )
             return str(value)
     return None
 
@@ -71,10 +77,14 @@ def load(name: str, metadata: dict[str, Any] | None = None) -> EvalPlusDataset:
 #: EvalPlus's instruction and response prefix for chat models, used for every model: a base model
 #: continues the open code block the same way a chat model whose answer is pre-filled does
 #: (see ``prompt_style`` in :mod:`rerankeval_lmeval.options`).
-INSTRUCTION = ("Please provide a self-contained Python script that solves the following problem in a "
-               "markdown code block:\n```\n{prompt}\n```\n")
-ANSWER_PREFIX = ("Below is a Python script with a self-contained function that solves the problem and passes "
-                 "corresponding tests:\n```python\n{code_prefix}")
+INSTRUCTION = (
+    "Please provide a self-contained Python script that solves the following problem in a "
+    "markdown code block:\n```\n{prompt}\n```\n"
+)
+ANSWER_PREFIX = (
+    "Below is a Python script with a self-contained function that solves the problem and passes "
+    "corresponding tests:\n```python\n{code_prefix}"
+)
 
 
 #: Where an answer ends (the tasks' ``generation_kwargs.until``): the closing fence of its code block, or
@@ -85,8 +95,10 @@ STOP = ("\n```\n", "\nif __name__ ==", "\nassert ")
 def chat_prompt(doc: dict[str, str]) -> list[dict[str, str]]:
     """The chat an instruct model answers: the instruction, and the answer pre-filled with its prefix
     (as lm-eval sends it with ``--apply_chat_template``: the model continues the open code block)."""
-    return [{"role": "user", "content": doc["instruction"]},
-            {"role": "assistant", "content": doc["answer_prefix"]}]
+    return [
+        {"role": "user", "content": doc["instruction"]},
+        {"role": "assistant", "content": doc["answer_prefix"]},
+    ]
 
 
 def code_prefix(name: str, prompt: str, style: str = "instruct") -> str:
@@ -96,13 +108,19 @@ def code_prefix(name: str, prompt: str, style: str = "instruct") -> str:
     return prompt if name == "humaneval" and style == "complete" else ""
 
 
-def doc_fields(name: str, task_id: str, prompt: str, entry_point: str,
-               style: str = "instruct") -> dict[str, str]:
+def doc_fields(
+    name: str, task_id: str, prompt: str, entry_point: str, style: str = "instruct"
+) -> dict[str, str]:
     """One document (``instruction`` is the ``doc_to_text``, ``answer_prefix`` its ``gen_prefix``)."""
     pre = code_prefix(name, prompt, style)
-    return {"task_id": task_id, "prompt": prompt, "entry_point": entry_point, "code_prefix": pre,
-            "instruction": INSTRUCTION.format(prompt=prompt.strip()),
-            "answer_prefix": ANSWER_PREFIX.format(code_prefix=pre)}
+    return {
+        "task_id": task_id,
+        "prompt": prompt,
+        "entry_point": entry_point,
+        "code_prefix": pre,
+        "instruction": INSTRUCTION.format(prompt=prompt.strip()),
+        "answer_prefix": ANSWER_PREFIX.format(code_prefix=pre),
+    }
 
 
 def _as_hf(name: str, metadata: dict[str, Any]) -> DatasetDict:
@@ -115,8 +133,9 @@ def _as_hf(name: str, metadata: dict[str, Any]) -> DatasetDict:
         raise InputError(f"prompt_style={style!r}: use {' or '.join(PROMPT_STYLES)}")
     ds = load(name, metadata)
     rows = [doc_fields(name, tid, p["prompt"], p["entry_point"], style) for tid, p in ds.problems.items()]
-    log.info("%s: %d problems from %s (EvalPlus hash %s, %s prompts)", name, len(rows), ds.path, ds.hash,
-             style)
+    log.info(
+        "%s: %d problems from %s (EvalPlus hash %s, %s prompts)", name, len(rows), ds.path, ds.hash, style
+    )
     return DatasetDict({"test": Dataset.from_list(rows)})
 
 

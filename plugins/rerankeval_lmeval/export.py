@@ -41,8 +41,10 @@ class LoggedDocument:
     def programs(self) -> list[str]:
         """The extracted programs, exactly as the task computed them."""
         d = self.doc
-        return [extract_program(r, d["entry_point"], d.get("code_prefix", ""), d.get("prompt", ""))
-                for r in self.responses]
+        return [
+            extract_program(r, d["entry_point"], d.get("code_prefix", ""), d.get("prompt", ""))
+            for r in self.responses
+        ]
 
 
 def _flatten(resps: Any) -> tuple[str, ...]:
@@ -63,8 +65,12 @@ def read_logged_samples(path: str | Path) -> Iterator[LoggedDocument]:
     """
     p = Path(path)
     if not p.is_file():
-        raise InputError.at(p, None, "logged samples file not found",
-                            "Pass the samples_<task>_<time>.jsonl that lm_eval --log_samples wrote")
+        raise InputError.at(
+            p,
+            None,
+            "logged samples file not found",
+            "Pass the samples_<task>_<time>.jsonl that lm_eval --log_samples wrote",
+        )
     seen: set[int] = set()
     with open(p, encoding="utf-8") as f:
         for no, line in enumerate(f, 1):
@@ -79,8 +85,12 @@ def read_logged_samples(path: str | Path) -> Iterator[LoggedDocument]:
                 responses = _flatten(row["resps"])
                 task_id, _ = str(doc["task_id"]), doc["entry_point"]
             except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
-                raise InputError.at(p, no, f"not a logged sample of a *_rm task ({type(e).__name__}: {e})",
-                                    "Pass the samples file of humaneval_plus_rm or mbpp_plus_rm") from None
+                raise InputError.at(
+                    p,
+                    no,
+                    f"not a logged sample of a *_rm task ({type(e).__name__}: {e})",
+                    "Pass the samples file of humaneval_plus_rm or mbpp_plus_rm",
+                ) from None
             seen.add(doc_id)
             yield LoggedDocument(doc_id, task_id, doc, responses)
 

@@ -53,14 +53,21 @@ def _defines(tree: ast.Module, name: str) -> bool:
 
 def _is_stub(stmt: ast.stmt) -> bool:
     """A docstring, ``pass`` or ``...``: what a prompt's signature holds before the answer."""
-    return isinstance(stmt, ast.Pass) or (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
-                                          and isinstance(stmt.value.value, str | type(Ellipsis)))
+    return isinstance(stmt, ast.Pass) or (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Constant)
+        and isinstance(stmt.value.value, str | type(Ellipsis))
+    )
 
 
 def _implements(tree: ast.Module, name: str) -> bool:
     """Defines ``name`` with a body that is more than a docstring or ``pass``."""
-    return any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name
-               and not all(_is_stub(s) for s in n.body) for n in tree.body)
+    return any(
+        isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and n.name == name
+        and not all(_is_stub(s) for s in n.body)
+        for n in tree.body
+    )
 
 
 def _longest_valid_prefix(code: str, entry_point: str) -> str | None:
@@ -78,8 +85,11 @@ def _prompt_imports(prompt: str) -> str:
     tree = _parse(prompt)
     if tree is None:
         return ""
-    return "\n".join(ast.get_source_segment(prompt, n) or "" for n in tree.body
-                     if isinstance(n, (ast.Import, ast.ImportFrom)))
+    return "\n".join(
+        ast.get_source_segment(prompt, n) or ""
+        for n in tree.body
+        if isinstance(n, (ast.Import, ast.ImportFrom))
+    )
 
 
 def _readings(response: str, code_prefix: str, prompt: str) -> list[str]:
@@ -121,8 +131,13 @@ def clean_program(code: str, entry_point: str = "") -> str:
         assert tree is not None
     kept = []
     for node in tree.body:
-        targets = (node.targets if isinstance(node, ast.Assign)
-                   else [node.target] if isinstance(node, ast.AnnAssign) else [])
+        targets = (
+            node.targets
+            if isinstance(node, ast.Assign)
+            else [node.target]
+            if isinstance(node, ast.AnnAssign)
+            else []
+        )
         simple_assign = bool(targets) and all(isinstance(t, ast.Name) for t in targets)
         if isinstance(node, _KEEP) or simple_assign:
             kept.append(ast.get_source_segment(code, node, padded=True) or "")

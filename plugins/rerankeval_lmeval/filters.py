@@ -44,8 +44,9 @@ def parse_row(value: Any) -> dict[str, Any] | None:
     return row if isinstance(row, dict) and "metric" in row else None
 
 
-def group_by_document(resps: Sequence[Sequence[str]], docs: Sequence[Mapping[str, Any]]
-                      ) -> tuple[list[Mapping[str, Any]], list[list[str]], list[int]]:
+def group_by_document(
+    resps: Sequence[Sequence[str]], docs: Sequence[Mapping[str, Any]]
+) -> tuple[list[Mapping[str, Any]], list[list[str]], list[int]]:
     """Joins consecutive requests of the same document (lm-eval lists a document's requests together).
 
     Returns:
@@ -72,8 +73,10 @@ class _SessionFilter(Filter):
 
     def __init__(self, session: str | None = None, **kwargs: Any) -> None:
         if session is None:
-            raise TypeError(f"{type(self).__name__} needs the 'session' argument that RerankTask adds; "
-                            "use it inside a *_rm task (class: rerankeval_lmeval.task.RerankTask)")
+            raise TypeError(
+                f"{type(self).__name__} needs the 'session' argument that RerankTask adds; "
+                "use it inside a *_rm task (class: rerankeval_lmeval.task.RerankTask)"
+            )
         self.session: RerankSession = get_session(session)
         super().__init__(**kwargs)
 
@@ -107,8 +110,16 @@ class AllSamples(_SessionFilter):
             cands = [_candidate_row(ev, d, i) | {"program": ev.programs[d][i]} for i in range(len(golds))]
             n, c = len(golds), sum(golds)
             metrics = {f"pass@{k}": pass_at_k(n, c, k) for k in self.session.options.ks if 1 < k <= n}
-            out.append({"metric": "pass@1", "value": c / n if n else 0.0, "n": n, "correct": c,
-                        "metrics": {"pass@1": c / n if n else 0.0, **metrics}, "candidates": cands})
+            out.append(
+                {
+                    "metric": "pass@1",
+                    "value": c / n if n else 0.0,
+                    "n": n,
+                    "correct": c,
+                    "metrics": {"pass@1": c / n if n else 0.0, **metrics},
+                    "candidates": cands,
+                }
+            )
         return out
 
 
@@ -116,8 +127,16 @@ class Oracle(_SessionFilter):
     """Oracle pass@N: whether any candidate is correct (the ceiling of every reranker)."""
 
     def rows(self, ev: Evaluation) -> list[dict[str, Any]]:
-        return [{"metric": "pass@n", "value": 1.0 if any(g) else 0.0, "n": len(g), "correct": sum(g),
-                 "correct_indexes": [i for i, ok in enumerate(g) if ok]} for g in ev.golds]
+        return [
+            {
+                "metric": "pass@n",
+                "value": 1.0 if any(g) else 0.0,
+                "n": len(g),
+                "correct": sum(g),
+                "correct_indexes": [i for i, ok in enumerate(g) if ok],
+            }
+            for g in ev.golds
+        ]
 
 
 class Rerank(_SessionFilter):
@@ -129,8 +148,13 @@ class Rerank(_SessionFilter):
         reranker_args: Keyword arguments for the reranker (e.g. ``{size: linear}`` for codet).
     """
 
-    def __init__(self, session: str | None = None, reranker: str = "coderm",
-                 reranker_args: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        session: str | None = None,
+        reranker: str = "coderm",
+        reranker_args: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(session=session, **kwargs)
         self.reranker = reranker
         self.reranker_args = dict(reranker_args or {})
@@ -149,10 +173,16 @@ class Rerank(_SessionFilter):
                 row |= {"tests_passed": matrix.n_passed(i), "n_tests": len(matrix.test_ids)}
             cands.append(row)
         pick = ranking.pick if ranking.chosen else None
-        return {"metric": "pass@1", "value": ranking.expected_accuracy(golds), "reranker": self.reranker,
-                "picked": pick, "tied": list(ranking.chosen),
-                "picked_passed": bool(golds[pick]) if pick is not None else False,
-                "picked_program": ev.programs[d][pick] if pick is not None else "", "candidates": cands}
+        return {
+            "metric": "pass@1",
+            "value": ranking.expected_accuracy(golds),
+            "reranker": self.reranker,
+            "picked": pick,
+            "tied": list(ranking.chosen),
+            "picked_passed": bool(golds[pick]) if pick is not None else False,
+            "picked_program": ev.programs[d][pick] if pick is not None else "",
+            "candidates": cands,
+        }
 
 
 def _json_float(x: float) -> float | None:

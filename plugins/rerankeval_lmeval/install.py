@@ -20,8 +20,15 @@ from rerankeval.errors import RerankEvalError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["OVERLAY", "InstallReport", "install_tasks", "source_dir", "target_dir", "task_files",
-           "uninstall_tasks"]
+__all__ = [
+    "OVERLAY",
+    "InstallReport",
+    "install_tasks",
+    "source_dir",
+    "target_dir",
+    "task_files",
+    "uninstall_tasks",
+]
 
 #: Folder under ``lm_eval/tasks`` that holds our YAMLs.
 OVERLAY = "rerankeval"
@@ -49,8 +56,9 @@ class InstallReport:
 
 def task_files(folder: Path) -> list[Path]:
     """The task YAMLs and ``*_yaml`` templates of ``folder``, sorted."""
-    return sorted(p for p in folder.iterdir()
-                  if p.is_file() and (p.suffix == ".yaml" or p.name.endswith("_yaml")))
+    return sorted(
+        p for p in folder.iterdir() if p.is_file() and (p.suffix == ".yaml" or p.name.endswith("_yaml"))
+    )
 
 
 def source_dir() -> Path:
@@ -65,8 +73,10 @@ def source_dir() -> Path:
     overlay = target_dir()
     if overlay.is_dir() and task_files(overlay):
         return overlay
-    raise RerankEvalError(f"cannot find the rerankeval task YAMLs (looked in {checkout} and {overlay}). "
-                          "Reinstall rerankeval: pip install rerankeval (or pip install -e . in a checkout)")
+    raise RerankEvalError(
+        f"cannot find the rerankeval task YAMLs (looked in {checkout} and {overlay}). "
+        "Reinstall rerankeval: pip install rerankeval (or pip install -e . in a checkout)"
+    )
 
 
 def target_dir() -> Path:
@@ -116,9 +126,11 @@ def install_tasks(target: Path | None = None) -> InstallReport:
             report.removed.append(stale)
         (target / MANIFEST).write_text("".join(n + "\n" for n in names), encoding="utf-8")
     except PermissionError as e:
-        raise RerankEvalError(f"cannot write the task YAMLs to {target} ({e.strerror}). Run with permission "
-                              "to write to that environment, or use lm_eval --include_path "
-                              f"{src} instead") from None
+        raise RerankEvalError(
+            f"cannot write the task YAMLs to {target} ({e.strerror}). Run with permission "
+            "to write to that environment, or use lm_eval --include_path "
+            f"{src} instead"
+        ) from None
     return report
 
 

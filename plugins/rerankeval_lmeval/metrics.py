@@ -32,9 +32,11 @@ def process_results(doc: Mapping[str, Any], results: Sequence[Any]) -> dict[str,
     """
     rows = [r for r in map(_row, results) if r is not None and r.get("metric") in METRICS]
     if len(rows) != 1:
-        raise TypeError(f"{doc.get('task_id')}: expected one row of a rerankeval filter, got "
-                        f"{str(results)[:200]}. Every filter of a *_rm task must be one of "
-                        "rerankeval_lmeval.filters")
+        raise TypeError(
+            f"{doc.get('task_id')}: expected one row of a rerankeval filter, got "
+            f"{str(results)[:200]}. Every filter of a *_rm task must be one of "
+            "rerankeval_lmeval.filters"
+        )
     if isinstance(rows[0].get("metrics"), dict):  # the plain filter: pass@1 and the pass@k beside it
         return {str(k): float(v) for k, v in rows[0]["metrics"].items()}
     return {str(rows[0]["metric"]): float(rows[0]["value"])}

@@ -64,13 +64,21 @@ from rerankeval.errors import InputError
 
 __all__ = ["ENV", "KNOWN_KEYS", "PROMPT_STYLES", "TaskOptions", "check_keys", "option"]
 
-ENV = {"repeats": "RERANKEVAL_REPEATS", "tests": "RERANKEVAL_TESTS",
-       "test_generator": "RERANKEVAL_TEST_GENERATOR", "n_tests": "RERANKEVAL_N_TESTS",
-       "test_style": "RERANKEVAL_TEST_STYLE", "tests_cache": "RERANKEVAL_TESTS_CACHE",
-       "test_time_limit": "RERANKEVAL_TEST_TIME_LIMIT", "workers": "RERANKEVAL_WORKERS",
-       "rm": "RERANKEVAL_RM", "seed_per_repeat": "RERANKEVAL_SEED_PER_REPEAT",
-       "dedupe_tests": "RERANKEVAL_DEDUPE_TESTS", "prompt_style": "RERANKEVAL_PROMPT_STYLE",
-       "pass_at_k": "RERANKEVAL_PASS_AT_K"}
+ENV = {
+    "repeats": "RERANKEVAL_REPEATS",
+    "tests": "RERANKEVAL_TESTS",
+    "test_generator": "RERANKEVAL_TEST_GENERATOR",
+    "n_tests": "RERANKEVAL_N_TESTS",
+    "test_style": "RERANKEVAL_TEST_STYLE",
+    "tests_cache": "RERANKEVAL_TESTS_CACHE",
+    "test_time_limit": "RERANKEVAL_TEST_TIME_LIMIT",
+    "workers": "RERANKEVAL_WORKERS",
+    "rm": "RERANKEVAL_RM",
+    "seed_per_repeat": "RERANKEVAL_SEED_PER_REPEAT",
+    "dedupe_tests": "RERANKEVAL_DEDUPE_TESTS",
+    "prompt_style": "RERANKEVAL_PROMPT_STYLE",
+    "pass_at_k": "RERANKEVAL_PASS_AT_K",
+}
 PROMPT_STYLES = ("instruct", "complete")
 
 
@@ -124,12 +132,18 @@ class TaskOptions:
     @property
     def per_repeat_seeds(self) -> bool:
         """Whether each repeat is sent as its own request with its own seed."""
-        return self.seed_per_repeat == "true" or (self.seed_per_repeat == "auto" and self.api_backend
-                                                  and self.seed is not None)
+        return self.seed_per_repeat == "true" or (
+            self.seed_per_repeat == "auto" and self.api_backend and self.seed is not None
+        )
 
     @classmethod
-    def resolve(cls, dataset: str, metadata: Mapping[str, Any] | None, defaults: Mapping[str, Any],
-                environ: Mapping[str, str] | None = None) -> TaskOptions:
+    def resolve(
+        cls,
+        dataset: str,
+        metadata: Mapping[str, Any] | None,
+        defaults: Mapping[str, Any],
+        environ: Mapping[str, str] | None = None,
+    ) -> TaskOptions:
         """Reads every option from ``metadata``, then ``environ``, then ``defaults``.
 
         Raises:
@@ -148,8 +162,10 @@ class TaskOptions:
             if raw is not None and raw != "":
                 values[f.name] = _convert(f.name, raw, source)
         if "repeats" not in values:
-            raise InputError(f"{dataset}: no 'repeats' configured. Set repeats in the task YAML or pass "
-                             "--metadata repeats=N")
+            raise InputError(
+                f"{dataset}: no 'repeats' configured. Set repeats in the task YAML or pass "
+                "--metadata repeats=N"
+            )
         opts = cls(**values)
         opts.check()
         return opts
@@ -157,14 +173,18 @@ class TaskOptions:
     def check(self) -> None:
         """Raises InputError for values no run can use."""
         if self.repeats < 1:
-            raise InputError(f"repeats={self.repeats}: need at least 1 candidate per problem. "
-                             "Pass repeats=N with N >= 1")
+            raise InputError(
+                f"repeats={self.repeats}: need at least 1 candidate per problem. Pass repeats=N with N >= 1"
+            )
         if self.n_tests < 1:
             raise InputError(f"n_tests={self.n_tests}: need at least 1. Pass n_tests=K with K >= 1")
-        if self.test_time_limit is not None and not (math.isfinite(self.test_time_limit)
-                                                     and self.test_time_limit > 0):
-            raise InputError(f"test_time_limit={self.test_time_limit}: need a finite number of seconds > 0. "
-                             "Pass test_time_limit=S, e.g. 0.25")
+        if self.test_time_limit is not None and not (
+            math.isfinite(self.test_time_limit) and self.test_time_limit > 0
+        ):
+            raise InputError(
+                f"test_time_limit={self.test_time_limit}: need a finite number of seconds > 0. "
+                "Pass test_time_limit=S, e.g. 0.25"
+            )
         if self.workers is not None and self.workers < 1:
             raise InputError(f"workers={self.workers}: need at least 1 sandbox worker. Pass workers=K >= 1")
         if self.prompt_style not in PROMPT_STYLES:
@@ -175,12 +195,18 @@ class TaskOptions:
         if self.seed_per_repeat not in ("auto", "true", "false"):
             raise InputError(f"seed_per_repeat={self.seed_per_repeat!r}: use auto, true or false")
         if self.seed_per_repeat == "true" and self.seed is None:
-            raise InputError("seed_per_repeat=true needs a base seed, but the model args say seed=None. "
-                             "Give seed=K in --model_args, or seed_per_repeat=auto for unseeded sampling")
+            raise InputError(
+                "seed_per_repeat=true needs a base seed, but the model args say seed=None. "
+                "Give seed=K in --model_args, or seed_per_repeat=auto for unseeded sampling"
+            )
         if self.tests is not None and not Path(self.tests).is_file():
-            raise InputError.at(self.tests, None, "tests artifact not found",
-                                "Pass --metadata tests=FILE with an existing tests.jsonl, or unset it and "
-                                "give test_generator=SPEC to generate tests")
+            raise InputError.at(
+                self.tests,
+                None,
+                "tests artifact not found",
+                "Pass --metadata tests=FILE with an existing tests.jsonl, or unset it and "
+                "give test_generator=SPEC to generate tests",
+            )
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -197,8 +223,12 @@ def _ks(text: str) -> tuple[int, ...]:
     return ks
 
 
-def option(name: str, metadata: Mapping[str, Any] | None, default: Any = None,
-           environ: Mapping[str, str] | None = None) -> Any:
+def option(
+    name: str,
+    metadata: Mapping[str, Any] | None,
+    default: Any = None,
+    environ: Mapping[str, str] | None = None,
+) -> Any:
     """One option, read as :meth:`TaskOptions.resolve` reads it (metadata, environment, default).
 
     Raises:
@@ -208,8 +238,9 @@ def option(name: str, metadata: Mapping[str, Any] | None, default: Any = None,
     return _convert(name, raw, source) if raw not in (None, "") else default
 
 
-def _lookup(name: str, metadata: Mapping[str, Any], environ: Mapping[str, str],
-            defaults: Mapping[str, Any]) -> tuple[Any, str]:
+def _lookup(
+    name: str, metadata: Mapping[str, Any], environ: Mapping[str, str], defaults: Mapping[str, Any]
+) -> tuple[Any, str]:
     if metadata.get(name) not in (None, ""):
         return metadata[name], f"--metadata {name}"
     env = ENV.get(name)
@@ -239,8 +270,10 @@ def check_keys(metadata: Mapping[str, Any]) -> None:
             continue
         close = difflib.get_close_matches(key.replace("-", "_"), KNOWN_KEYS, n=1, cutoff=0.75)
         if close:
-            raise InputError(f"unknown --metadata key {key!r}. Did you mean {close[0]!r}? Known keys: "
-                             f"{', '.join(sorted(KNOWN_KEYS))}")
+            raise InputError(
+                f"unknown --metadata key {key!r}. Did you mean {close[0]!r}? Known keys: "
+                f"{', '.join(sorted(KNOWN_KEYS))}"
+            )
 
 
 _INT = {"repeats", "n_tests", "workers", "seed"}

@@ -63,12 +63,18 @@ class Evaluation:
         out = []
         for d, tid in enumerate(self.task_ids):
             cands = tuple(Candidate(tid, i, code) for i, code in enumerate(self.programs[d]))
-            out.append(RerankItem(
-                problem_id=tid, prompt=self.prompts[d], candidates=cands,
-                matrix=self.matrices[tid] if "matrix" in needs and self.matrices is not None else None,
-                rm_scores=(self.rm_scores[tid] if "rm_scores" in needs and self.rm_scores is not None
-                           else None),
-                gold=self.golds[d] if "gold" in needs else None))
+            out.append(
+                RerankItem(
+                    problem_id=tid,
+                    prompt=self.prompts[d],
+                    candidates=cands,
+                    matrix=self.matrices[tid] if "matrix" in needs and self.matrices is not None else None,
+                    rm_scores=(
+                        self.rm_scores[tid] if "rm_scores" in needs and self.rm_scores is not None else None
+                    ),
+                    gold=self.golds[d] if "gold" in needs else None,
+                )
+            )
         return out
 
 
@@ -117,19 +123,31 @@ class RerankSession:
         programs = []
         for tid, rs in zip(task_ids, resps, strict=True):
             if tid not in ds.problems:
-                raise InputError(f"document {tid!r} is not in {ds.path}. "
-                                 "Use the dataset the task was built from")
+                raise InputError(
+                    f"document {tid!r} is not in {ds.path}. Use the dataset the task was built from"
+                )
             p = ds.problems[tid]
             pre = code_prefix(ds.name, p["prompt"], self.options.prompt_style)
             programs.append([extract_program(r, p["entry_point"], pre, p["prompt"]) for r in rs])
         if resps and all(len(rs) > 1 for rs in resps) and all(len(set(rs)) == 1 for rs in resps):
-            log.warning("%s: the %d responses of every problem are identical (greedy decoding, or an API "
-                        "server given one fixed seed): reranking cannot help. Sample with temperature > 0; "
-                        "for local-completions keep seed_per_repeat=auto", ds.name, len(resps[0]))
-        samples = [Sample(tid, i, code) for tid, progs in zip(task_ids, programs, strict=True)
-                   for i, code in enumerate(progs)]
-        log.info("%s: judging %d candidates of %d problems on the EvalPlus inputs", ds.name, len(samples),
-                 len(task_ids))
+            log.warning(
+                "%s: the %d responses of every problem are identical (greedy decoding, or an API "
+                "server given one fixed seed): reranking cannot help. Sample with temperature > 0; "
+                "for local-completions keep seed_per_repeat=auto",
+                ds.name,
+                len(resps[0]),
+            )
+        samples = [
+            Sample(tid, i, code)
+            for tid, progs in zip(task_ids, programs, strict=True)
+            for i, code in enumerate(progs)
+        ]
+        log.info(
+            "%s: judging %d candidates of %d problems on the EvalPlus inputs",
+            ds.name,
+            len(samples),
+            len(task_ids),
+        )
         flat = iter(judge(ds, samples, parallel=self.options.workers))
         verdicts = [[next(flat) for _ in progs] for progs in programs]
         prompts = [ds.problems[t]["prompt"] for t in task_ids]
@@ -160,22 +178,32 @@ class RerankSession:
         if "matrix" in ranker.needs:
             self.matrices(ev)
         if "rm_scores" in ranker.needs:
-            raise InputError(f"reranker '{reranker}' needs reward-model scores, which this task does not "
-                             "compute yet. Remove its filter from the task")
+            raise InputError(
+                f"reranker '{reranker}' needs reward-model scores, which this task does not "
+                "compute yet. Remove its filter from the task"
+            )
         with self._lock:
             items = ev.items(ranker.needs)
             if scores_with_a_model(ranker):  # checked here: a failing backend is a fault, never a score
-                scored = checked_score_items(reranker, ranker, items, fix="Fix the model backend (or the rm "
-                                             "spec in --metadata) and re-run lm_eval")
-                items = [replace(it, rm_scores=tuple(float(r.score) for r in rs))
-                         for it, rs in zip(items, scored, strict=True)]
+                scored = checked_score_items(
+                    reranker,
+                    ranker,
+                    items,
+                    fix="Fix the model backend (or the rm spec in --metadata) and re-run lm_eval",
+                )
+                items = [
+                    replace(it, rm_scores=tuple(float(r.score) for r in rs))
+                    for it, rs in zip(items, scored, strict=True)
+                ]
             try:
                 ev.rankings[key] = ranker.rank(items)
             except RerankEvalError:
                 raise
             except Exception as e:  # noqa: BLE001 - a reranker that breaks is the harness's fault
-                raise HarnessFaultError(f"reranker '{reranker}' failed: {type(e).__name__}: {e}. Fix the "
-                                        "reranker (or remove its filter) and re-run") from e
+                raise HarnessFaultError(
+                    f"reranker '{reranker}' failed: {type(e).__name__}: {e}. Fix the "
+                    "reranker (or remove its filter) and re-run"
+                ) from e
         return ev.rankings[key]
 
 
@@ -200,5 +228,7 @@ def get_session(key: str) -> RerankSession:
     try:
         return _SESSIONS[key]
     except KeyError:
-        raise InputError(f"no rerankeval session {key!r}: the rerankeval filters only work inside the "
-                         "*_rm tasks (class rerankeval_lmeval.task.RerankTask)") from None
+        raise InputError(
+            f"no rerankeval session {key!r}: the rerankeval filters only work inside the "
+            "*_rm tasks (class rerankeval_lmeval.task.RerankTask)"
+        ) from None

@@ -48,8 +48,10 @@ _DATASETS = {data.humanevalplus: "humaneval", data.mbppplus: "mbpp"}
 def _dataset_of(cfg: Mapping[str, Any]) -> str:
     name = _DATASETS.get(cfg.get("custom_dataset"))  # type: ignore[arg-type]
     if name is None:
-        raise InputError(f"task {cfg.get('task')!r}: custom_dataset must be "
-                         "rerankeval_lmeval.data.humanevalplus or rerankeval_lmeval.data.mbppplus")
+        raise InputError(
+            f"task {cfg.get('task')!r}: custom_dataset must be "
+            "rerankeval_lmeval.data.humanevalplus or rerankeval_lmeval.data.mbppplus"
+        )
     return name
 
 
@@ -68,11 +70,19 @@ def _bind_reward_model(cfg: dict[str, Any], rm: str | None) -> None:
     """Gives ``reranker: rm`` filters the configured reward model, or drops them when there is none."""
     kept = []
     for entry in cfg.get("filter_list") or []:
-        comps = [c for c in entry.get("filter") or [] if isinstance(c.get("function"), type)
-                 and issubclass(c["function"], Rerank) and c.get("reranker") == "rm"]
+        comps = [
+            c
+            for c in entry.get("filter") or []
+            if isinstance(c.get("function"), type)
+            and issubclass(c["function"], Rerank)
+            and c.get("reranker") == "rm"
+        ]
         if comps and rm is None and not all("rm" in (c.get("reranker_args") or {}) for c in comps):
-            log.info("%s: filter %s left out (no reward model: pass --metadata rm=SPEC to report it)",
-                     cfg.get("task"), entry.get("name"))
+            log.info(
+                "%s: filter %s left out (no reward model: pass --metadata rm=SPEC to report it)",
+                cfg.get("task"),
+                entry.get("name"),
+            )
             continue
         for c in comps:
             c["reranker_args"] = {"rm": rm, **dict(c.get("reranker_args") or {})}
@@ -110,8 +120,13 @@ class RerankTask(ConfigurableTask):
         InputError: Bad options, or unit-test rerankers with no tests source.
     """
 
-    def __init__(self, data_dir: str | None = None, cache_dir: str | None = None, download_mode: Any = None,
-                 config: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: str | None = None,
+        cache_dir: str | None = None,
+        download_mode: Any = None,
+        config: dict[str, Any] | None = None,
+    ) -> None:
         cfg = dict(config or {})
         cfg.pop("class", None)
         dataset = _dataset_of(cfg)
@@ -125,12 +140,18 @@ class RerankTask(ConfigurableTask):
                 f"task {cfg.get('task')}: rerankers {', '.join(needing)} need unit tests, and none are "
                 "configured. Pass --metadata tests=FILE (a tests artifact) or --metadata "
                 "test_generator=SPEC (e.g. vllm:MODEL or hf:MODEL; tests are generated once and cached), "
-                "or set RERANKEVAL_TESTS / RERANKEVAL_TEST_GENERATOR")
+                "or set RERANKEVAL_TESTS / RERANKEVAL_TEST_GENERATOR"
+            )
         cfg["repeats"] = options.repeats
         declared = {m.get("metric") for m in cfg.get("metric_list") or []}
-        cfg["metric_list"] = [*(cfg.get("metric_list") or []),
-                              *({"metric": f"pass@{k}", "aggregation": "mean", "higher_is_better": True}
-                                for k in options.ks if f"pass@{k}" not in declared)]
+        cfg["metric_list"] = [
+            *(cfg.get("metric_list") or []),
+            *(
+                {"metric": f"pass@{k}", "aggregation": "mean", "higher_is_better": True}
+                for k in options.ks
+                if f"pass@{k}" not in declared
+            ),
+        ]
         self._warned_greedy = False
         self._warned_serial = False
         self.rerank_options = options
@@ -158,15 +179,26 @@ class RerankTask(ConfigurableTask):
         repeats = self.rerank_options.repeats
         if not self._warned_greedy and repeats > 1 and greedy(self.config.generation_kwargs):
             self._warned_greedy = True
-            log.warning("%s: repeats=%d with greedy decoding (do_sample=false or temperature=0): the N "
-                        "candidates are copies of one answer and reranking cannot help. Sample with "
-                        "temperature > 0", self.config.task, repeats)
+            log.warning(
+                "%s: repeats=%d with greedy decoding (do_sample=false or temperature=0): the N "
+                "candidates are copies of one answer and reranking cannot help. Sample with "
+                "temperature > 0",
+                self.config.task,
+                repeats,
+            )
         if not self.rerank_options.per_repeat_seeds or not isinstance(inst, Instance):
             return inst
         task, doc_id, repeats = inst.metadata
         ctx_arg, gen_kwargs, *rest = inst.arguments
         base = self.rerank_options.seed
         assert base is not None  # per_repeat_seeds is off without a base seed
-        return [Instance(request_type=inst.request_type, doc=doc, idx=i, metadata=(task, doc_id, 1),
-                         arguments=(ctx_arg, {**gen_kwargs, "seed": base + i}, *rest))
-                for i in range(int(repeats or 1))]
+        return [
+            Instance(
+                request_type=inst.request_type,
+                doc=doc,
+                idx=i,
+                metadata=(task, doc_id, 1),
+                arguments=(ctx_arg, {**gen_kwargs, "seed": base + i}, *rest),
+            )
+            for i in range(int(repeats or 1))
+        ]

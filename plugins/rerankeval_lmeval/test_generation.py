@@ -48,8 +48,9 @@ def _done_tasks(path: Path) -> set[str]:
     return {str(r.get("task_id")) for r in read_jsonl(sidecar_path(path), missing_ok=True)}
 
 
-def ensure_generated(path: Path, options: TaskOptions, dataset: EvalPlusDataset,
-                     task_ids: Sequence[str] | None = None) -> None:
+def ensure_generated(
+    path: Path, options: TaskOptions, dataset: EvalPlusDataset, task_ids: Sequence[str] | None = None
+) -> None:
     """Makes ``path`` hold generated tests for ``task_ids`` (default: every problem of ``dataset``).
 
     Raises:
@@ -69,15 +70,32 @@ def ensure_generated(path: Path, options: TaskOptions, dataset: EvalPlusDataset,
             log.info("generated tests for %d problems reused from %s", len(wanted), path)
             return
         last = max(order.index(t) for t in todo)
-        problems = [Problem(t, p["prompt"], p["entry_point"], p["canonical_solution"])
-                    for t, p in list(dataset.problems.items())[:last + 1]]
+        problems = [
+            Problem(t, p["prompt"], p["entry_point"], p["canonical_solution"])
+            for t, p in list(dataset.problems.items())[: last + 1]
+        ]
         config = GenerationConfig(style=options.test_style, n=options.n_tests)  # type: ignore[arg-type]
-        log.info("generating unit tests with %s for %d problems (%d generations each) into %s",
-                 options.test_generator, len(todo), options.n_tests, path)
-        summary = generate_tests(problems, load_generator(options.test_generator), path, config,
-                                 resume=path.exists() or _sidecar_exists(path))
-        log.info("generated %d tests for %d problems in %.1f s (%d without any test)", summary.tests,
-                 summary.problems, summary.seconds, len(summary.problems_without_tests))
+        log.info(
+            "generating unit tests with %s for %d problems (%d generations each) into %s",
+            options.test_generator,
+            len(todo),
+            options.n_tests,
+            path,
+        )
+        summary = generate_tests(
+            problems,
+            load_generator(options.test_generator),
+            path,
+            config,
+            resume=path.exists() or _sidecar_exists(path),
+        )
+        log.info(
+            "generated %d tests for %d problems in %.1f s (%d without any test)",
+            summary.tests,
+            summary.problems,
+            summary.seconds,
+            len(summary.problems_without_tests),
+        )
 
 
 def _sidecar_exists(path: Path) -> bool:

@@ -35,8 +35,9 @@ def generated_tests_path(options: TaskOptions, dataset: EvalPlusDataset) -> Path
 
     assert options.test_generator is not None
     root = Path(options.tests_cache) if options.tests_cache else cache_dir() / "lmeval_tests"
-    key = content_hash(dataset.name, dataset.hash, options.test_generator, options.test_style,
-                       str(options.n_tests))[:16]
+    key = content_hash(
+        dataset.name, dataset.hash, options.test_generator, options.test_style, str(options.n_tests)
+    )[:16]
     return root / f"{dataset.name}_{key}.jsonl"
 
 
@@ -75,22 +76,47 @@ def pass_matrices(options: TaskOptions, dataset: EvalPlusDataset, ev: Evaluation
     # The reading `rerankeval rerank` uses: same columns in the same order. A generated artifact can
     # be empty (a weak generator wrote nothing that parses): every problem then has no tests.
     empty = options.tests is None and (not path.exists() or not path.read_text(encoding="utf-8").strip())
-    by_task = {} if empty else read_tests(path, options.test_generator if options.tests else None,
-                                          options.dedupe_tests, known=dataset.problems,
-                                          dataset=dataset.name)  # other datasets' tests are skipped
+    by_task = (
+        {}
+        if empty
+        else read_tests(
+            path,
+            options.test_generator if options.tests else None,
+            options.dedupe_tests,
+            known=dataset.problems,
+            dataset=dataset.name,
+        )
+    )  # other datasets' tests are skipped
     tasks = []
     for tid, programs in zip(ev.task_ids, ev.programs, strict=True):
         rows = by_task.get(tid, [])
-        tasks.append(MatrixTask(tid, tuple(Candidate(tid, i, code) for i, code in enumerate(programs)),
-                                tuple(r.test_id for r in rows), tuple(r.source for r in rows)))
+        tasks.append(
+            MatrixTask(
+                tid,
+                tuple(Candidate(tid, i, code) for i, code in enumerate(programs)),
+                tuple(r.test_id for r in rows),
+                tuple(r.source for r in rows),
+            )
+        )
     missing = sum(1 for t in tasks if not t.tests)
     if missing:
-        log.warning("%d of %d problems have no tests in %s: their reranked score equals plain pass@1",
-                    missing, len(tasks), path)
-    mopts = (MatrixOptions() if options.test_time_limit is None
-             else MatrixOptions(time_limit_s=options.test_time_limit))
-    log.info("%s: running %d candidates against the tests of %s", dataset.name,
-             sum(len(t.candidates) for t in tasks), path)
+        log.warning(
+            "%d of %d problems have no tests in %s: their reranked score equals plain pass@1",
+            missing,
+            len(tasks),
+            path,
+        )
+    mopts = (
+        MatrixOptions()
+        if options.test_time_limit is None
+        else MatrixOptions(time_limit_s=options.test_time_limit)
+    )
+    log.info(
+        "%s: running %d candidates against the tests of %s",
+        dataset.name,
+        sum(len(t.candidates) for t in tasks),
+        path,
+    )
     executor = LocalExecutor(options.workers)
     cache = ResultCache("passmatrix")
     try:

@@ -67,8 +67,9 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as e:
-            raise InputError.at(path, None, f"cannot read JSON ({e})",
-                                "Give a JSON list or a JSONL file") from None
+            raise InputError.at(
+                path, None, f"cannot read JSON ({e})", "Give a JSON list or a JSONL file"
+            ) from None
         if isinstance(data, dict):
             data = [{"instance_id": k, **v} for k, v in data.items() if isinstance(v, dict)]
         if not isinstance(data, list):
@@ -85,8 +86,9 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             try:
                 row = json.loads(text)
             except json.JSONDecodeError as e:
-                raise InputError.at(path, line, f"not valid JSON ({e.msg})",
-                                    "Fix or delete that line") from None
+                raise InputError.at(
+                    path, line, f"not valid JSON ({e.msg})", "Fix or delete that line"
+                ) from None
             if not isinstance(row, dict):
                 raise InputError.at(path, line, "a JSON object was expected", "Each line must be one object")
             yield line, row
@@ -115,10 +117,18 @@ def read_instances(path: Path, split: str = "test") -> dict[str, SweInstance]:
     out: dict[str, SweInstance] = {}
     for line, row in rows:
         if not isinstance(row.get("instance_id"), str) or not isinstance(row.get("problem_statement"), str):
-            raise InputError.at(path, line, "row lacks instance_id or problem_statement",
-                                "Use the SWE-bench dataset rows (all fields)")
-        out[row["instance_id"]] = SweInstance(row["instance_id"], str(row.get("repo", "")),
-                                              row["problem_statement"], str(row.get("hints_text") or ""))
+            raise InputError.at(
+                path,
+                line,
+                "row lacks instance_id or problem_statement",
+                "Use the SWE-bench dataset rows (all fields)",
+            )
+        out[row["instance_id"]] = SweInstance(
+            row["instance_id"],
+            str(row.get("repo", "")),
+            row["problem_statement"],
+            str(row.get("hints_text") or ""),
+        )
     return out
 
 
@@ -156,19 +166,30 @@ def read_candidates(paths: Sequence[Path], run_field: str | None = None) -> list
             iid = row.get("instance_id")
             patch = row.get("model_patch")
             if not isinstance(iid, str):
-                raise InputError.at(path, line, "row lacks instance_id",
-                                    "Each candidate row needs instance_id")
+                raise InputError.at(
+                    path, line, "row lacks instance_id", "Each candidate row needs instance_id"
+                )
             if patch is not None and not isinstance(patch, str):
-                raise InputError.at(path, line, "model_patch is not text",
-                                    "model_patch must be a diff string")
+                raise InputError.at(
+                    path, line, "model_patch is not text", "model_patch must be a diff string"
+                )
             model = str(row.get("model_name_or_path") or row.get("model") or path.stem)
             run = str(row.get(run_field) if run_field else (row.get("run") or row.get("system") or model))
             resolved = row.get("resolved")
             idx = counts.get(iid, 0)
             counts[iid] = idx + 1
-            out.append(SweCandidate(iid, idx, run, model, patch or "", f"{path}:{line}",
-                                    resolved if isinstance(resolved, bool) else None,
-                                    _trajectory(row.get("trajectory"))))
+            out.append(
+                SweCandidate(
+                    iid,
+                    idx,
+                    run,
+                    model,
+                    patch or "",
+                    f"{path}:{line}",
+                    resolved if isinstance(resolved, bool) else None,
+                    _trajectory(row.get("trajectory")),
+                )
+            )
     return out
 
 

@@ -52,8 +52,16 @@ def write_predictions(path: Path, picks: Sequence[SweCandidate], model_name: str
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
         for c in picks:
-            f.write(json.dumps({"instance_id": c.instance_id, "model_name_or_path": model_name,
-                                "model_patch": c.model_patch}) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "instance_id": c.instance_id,
+                        "model_name_or_path": model_name,
+                        "model_patch": c.model_patch,
+                    }
+                )
+                + "\n"
+            )
     tmp.replace(path)
     return path
 
@@ -73,9 +81,16 @@ def docker_problem() -> str | None:
     return None
 
 
-def run_harness(predictions: Path, run_id: str, dataset: str = "SWE-bench/SWE-bench_Lite",
-                split: str = "test", max_workers: int = 4, timeout: int = 1800, report_dir: Path = Path("."),
-                instance_ids: Sequence[str] = ()) -> Path:
+def run_harness(
+    predictions: Path,
+    run_id: str,
+    dataset: str = "SWE-bench/SWE-bench_Lite",
+    split: str = "test",
+    max_workers: int = 4,
+    timeout: int = 1800,
+    report_dir: Path = Path("."),
+    instance_ids: Sequence[str] = (),
+) -> Path:
     """Grades a predictions file with ``swebench.harness.run_evaluation.main``; returns the report path.
 
     Args:
@@ -93,17 +108,29 @@ def run_harness(predictions: Path, run_id: str, dataset: str = "SWE-bench/SWE-be
     """
     problem = docker_problem()
     if problem is not None:
-        raise HarnessUnavailableError(f"the SWE-bench harness needs a running Docker daemon: {problem}. "
-                                      "Start Docker, or score the selection from known labels "
-                                      "(resolved fields or --report <model>.<run_id>.json)")
+        raise HarnessUnavailableError(
+            f"the SWE-bench harness needs a running Docker daemon: {problem}. "
+            "Start Docker, or score the selection from known labels "
+            "(resolved fields or --report <model>.<run_id>.json)"
+        )
     try:
         from swebench.harness.run_evaluation import main
     except ImportError as e:
-        raise HarnessUnavailableError(f"swebench is not installed ({e}): "
-                                      "pip install 'rerankeval[swebench]'") from None
+        raise HarnessUnavailableError(
+            f"swebench is not installed ({e}): pip install 'rerankeval[swebench]'"
+        ) from None
     log.info("running the SWE-bench harness on %s (run id %s)", predictions, run_id)
-    report = main(dataset_name=dataset, split=split, instance_ids=list(instance_ids),
-                  predictions_path=str(predictions), max_workers=max_workers, open_file_limit=4096,
-                  run_id=run_id, timeout=timeout, rewrite_reports=False, modal=False,
-                  report_dir=str(report_dir))
+    report = main(
+        dataset_name=dataset,
+        split=split,
+        instance_ids=list(instance_ids),
+        predictions_path=str(predictions),
+        max_workers=max_workers,
+        open_file_limit=4096,
+        run_id=run_id,
+        timeout=timeout,
+        rewrite_reports=False,
+        modal=False,
+        report_dir=str(report_dir),
+    )
     return Path(report)

@@ -56,17 +56,24 @@ def read_report(path: Path) -> HarnessReport:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as e:
-        raise InputError.at(path, None, f"cannot read the harness report ({e})",
-                            "Give the <model>.<run_id>.json file that swebench.harness.run_evaluation "
-                            "wrote") from None
+        raise InputError.at(
+            path,
+            None,
+            f"cannot read the harness report ({e})",
+            "Give the <model>.<run_id>.json file that swebench.harness.run_evaluation wrote",
+        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("resolved_ids"), list):
         raise InputError.at(path, None, "no resolved_ids list", "Give a SWE-bench harness final report")
 
     def ids(*keys: str) -> frozenset[str]:
         return frozenset(i for k in keys for i in data.get(k) or [])
 
-    return HarnessReport(path, ids("resolved_ids"), ids("unresolved_ids", "error_ids", "empty_patch_ids"),
-                         ids("incomplete_ids", "infra_failure_ids") - ids("resolved_ids"))
+    return HarnessReport(
+        path,
+        ids("resolved_ids"),
+        ids("unresolved_ids", "error_ids", "empty_patch_ids"),
+        ids("incomplete_ids", "infra_failure_ids") - ids("resolved_ids"),
+    )
 
 
 def report_model(path: Path, models: Sequence[str]) -> str | None:
@@ -98,18 +105,26 @@ def labels_from_reports(candidates: Sequence[SweCandidate], reports: Sequence[st
         model, sep, path = str(spec).rpartition("=") if "=" in str(spec) else ("", "", str(spec))
         owner = model if sep else report_model(Path(path), models)
         if owner is None or owner not in models:
-            raise InputError.at(path, None, f"matches none of the candidate models ({', '.join(models)})",
-                                "Name it as <model>.<run_id>.json, or pass MODEL=PATH")
+            raise InputError.at(
+                path,
+                None,
+                f"matches none of the candidate models ({', '.join(models)})",
+                "Name it as <model>.<run_id>.json, or pass MODEL=PATH",
+            )
         by_model[owner] = read_report(Path(path))
     seen: dict[tuple[str, str], str] = {}
     for c in candidates:
         if c.model_name_or_path in by_model:
             key = (c.model_name_or_path, c.instance_id)
             if key in seen:
-                raise InputError.at(c.source, None, f"model '{c.model_name_or_path}' has several "
-                                    f"candidates for {c.instance_id} (also {seen[key]}), so its report "
-                                    "cannot label them",
-                                    "Give each run its own model_name_or_path, or use resolved fields")
+                raise InputError.at(
+                    c.source,
+                    None,
+                    f"model '{c.model_name_or_path}' has several "
+                    f"candidates for {c.instance_id} (also {seen[key]}), so its report "
+                    "cannot label them",
+                    "Give each run its own model_name_or_path, or use resolved fields",
+                )
             seen[key] = c.source
     out: dict[Key, bool] = {}
     for c in candidates:

@@ -21,25 +21,38 @@ from rerankeval_swebench.labels import Key, fully_labelled
 Scores = Mapping[Key, tuple[float, float]]
 
 
-def scored_problems(groups: Mapping[str, Sequence[SweCandidate]], scores: Scores,
-                    labels: Mapping[Key, bool]) -> list[ScoredProblem]:
+def scored_problems(
+    groups: Mapping[str, Sequence[SweCandidate]], scores: Scores, labels: Mapping[Key, bool]
+) -> list[ScoredProblem]:
     """One :class:`ScoredProblem` per fully labelled instance."""
     out = []
     for iid in fully_labelled(groups, labels):
         keys = [(c.instance_id, c.index) for c in groups[iid]]
-        out.append(ScoredProblem(iid, tuple(scores[k][0] for k in keys), tuple(labels[k] for k in keys),
-                                 tuple(scores[k][1] for k in keys)))
+        out.append(
+            ScoredProblem(
+                iid,
+                tuple(scores[k][0] for k in keys),
+                tuple(labels[k] for k in keys),
+                tuple(scores[k][1] for k in keys),
+            )
+        )
     return out
 
 
 def _rates(count: float, n_labelled: int, n_benchmark: int) -> dict[str, float]:
-    return {"resolved": count,
-            "rate_labelled": count / n_labelled if n_labelled else math.nan,
-            "rate_benchmark": count / n_benchmark if n_benchmark else math.nan}
+    return {
+        "resolved": count,
+        "rate_labelled": count / n_labelled if n_labelled else math.nan,
+        "rate_benchmark": count / n_benchmark if n_benchmark else math.nan,
+    }
 
 
-def selection_metrics(groups: Mapping[str, Sequence[SweCandidate]], rankings: Mapping[str, Ranking],
-                      labels: Mapping[Key, bool], n_benchmark: int) -> dict[str, Any]:
+def selection_metrics(
+    groups: Mapping[str, Sequence[SweCandidate]],
+    rankings: Mapping[str, Ranking],
+    labels: Mapping[Key, bool],
+    n_benchmark: int,
+) -> dict[str, Any]:
     """Resolved counts and rates of the reranked pick and of the reference points.
 
     ``rerank`` scores the written pick (lowest index among the tied); ``rerank_expected`` a
@@ -66,15 +79,17 @@ def selection_metrics(groups: Mapping[str, Sequence[SweCandidate]], rankings: Ma
         "rerank": _rates(pick, n, n_benchmark),
         "rerank_expected": _rates(expected, n, n_benchmark),
         "first": _rates(sum(lab(i, 0) for i in ids), n, n_benchmark),
-        "random": _rates(sum(sum(lab(i, j) for j in range(len(groups[i]))) / len(groups[i]) for i in ids),
-                         n, n_benchmark),
+        "random": _rates(
+            sum(sum(lab(i, j) for j in range(len(groups[i]))) / len(groups[i]) for i in ids), n, n_benchmark
+        ),
         "oracle": _rates(sum(any(lab(i, j) for j in range(len(groups[i]))) for i in ids), n, n_benchmark),
         "runs": {r: _rates(v, n, n_benchmark) for r, v in sorted(runs.items())},
     }
 
 
-def _resolved(groups: Mapping[str, Sequence[SweCandidate]], rankings: Mapping[str, Ranking],
-              labels: Mapping[Key, bool]) -> tuple[float, float]:
+def _resolved(
+    groups: Mapping[str, Sequence[SweCandidate]], rankings: Mapping[str, Ranking], labels: Mapping[Key, bool]
+) -> tuple[float, float]:
     """Resolved instances among the fully labelled ones: of the written pick, and expected of a
     uniform pick among the tied."""
     pick = expected = 0.0
@@ -85,9 +100,12 @@ def _resolved(groups: Mapping[str, Sequence[SweCandidate]], rankings: Mapping[st
     return pick, expected
 
 
-def reranker_metrics(groups: Mapping[str, Sequence[SweCandidate]],
-                     rankings: Mapping[str, Mapping[str, Ranking]], labels: Mapping[Key, bool],
-                     n_benchmark: int) -> dict[str, dict[str, dict[str, float]]]:
+def reranker_metrics(
+    groups: Mapping[str, Sequence[SweCandidate]],
+    rankings: Mapping[str, Mapping[str, Ranking]],
+    labels: Mapping[Key, bool],
+    n_benchmark: int,
+) -> dict[str, dict[str, dict[str, float]]]:
     """Per reranker: resolved counts and rates of its written pick (``pick``) and of a uniform pick
     among its tied candidates (``expected``), over the fully labelled instances."""
     n = len(fully_labelled(groups, labels))
@@ -98,8 +116,12 @@ def reranker_metrics(groups: Mapping[str, Sequence[SweCandidate]],
     return out
 
 
-def per_run_metrics(groups: Mapping[str, Sequence[SweCandidate]], scores: Scores, labels: Mapping[Key, bool],
-                    rankings: Mapping[str, Ranking]) -> dict[str, dict[str, Any]]:
+def per_run_metrics(
+    groups: Mapping[str, Sequence[SweCandidate]],
+    scores: Scores,
+    labels: Mapping[Key, bool],
+    rankings: Mapping[str, Ranking],
+) -> dict[str, dict[str, Any]]:
     """Per agent run (system): its labelled candidates, how many resolve, the reward model's mean
     probability on its resolved and unresolved ones, its pooled AUC, and how often the reranker
     picked it (and how often that pick resolved)."""
@@ -119,17 +141,27 @@ def per_run_metrics(groups: Mapping[str, Sequence[SweCandidate]], scores: Scores
     for run, rows in sorted(acc.items()):
         pos = [p for _, p, y in rows if y]
         neg = [p for _, p, y in rows if not y]
-        out[run] = {"n_candidates": len(rows), "n_resolved": len(pos),
-                    "mean_prob_resolved": sum(pos) / len(pos) if pos else math.nan,
-                    "mean_prob_unresolved": sum(neg) / len(neg) if neg else math.nan,
-                    "auc": roc_auc([s for s, _, _ in rows], [y for _, _, y in rows]),
-                    "picked": len(picks.get(run, [])), "picked_resolved": sum(picks.get(run, []))}
+        out[run] = {
+            "n_candidates": len(rows),
+            "n_resolved": len(pos),
+            "mean_prob_resolved": sum(pos) / len(pos) if pos else math.nan,
+            "mean_prob_unresolved": sum(neg) / len(neg) if neg else math.nan,
+            "auc": roc_auc([s for s, _, _ in rows], [y for _, _, y in rows]),
+            "picked": len(picks.get(run, [])),
+            "picked_resolved": sum(picks.get(run, [])),
+        }
     return out
 
 
-def all_metrics(groups: Mapping[str, Sequence[SweCandidate]], scores: Scores | None,
-                labels: Mapping[Key, bool], n_benchmark: int, quality: QualityConfig,
-                rankings: Mapping[str, Mapping[str, Ranking]], primary: str | None = None) -> dict[str, Any]:
+def all_metrics(
+    groups: Mapping[str, Sequence[SweCandidate]],
+    scores: Scores | None,
+    labels: Mapping[Key, bool],
+    n_benchmark: int,
+    quality: QualityConfig,
+    rankings: Mapping[str, Mapping[str, Ranking]],
+    primary: str | None = None,
+) -> dict[str, Any]:
     """Selection metrics of every reranker and reward-model quality (see :func:`rm_quality`) in one
     JSON-ready dict.
 
@@ -150,5 +182,10 @@ def all_metrics(groups: Mapping[str, Sequence[SweCandidate]], scores: Scores | N
     else:
         quality_ = rm_quality(scored_problems(groups, scores, labels), quality)
         per_run = per_run_metrics(groups, scores, labels, rankings[primary])
-    return {"selection": selection, "rm_quality": quality_, "per_run": per_run,
-            "n_instances_with_candidates": len(groups), "n_instances_unlabelled": n_unlabelled}
+    return {
+        "selection": selection,
+        "rm_quality": quality_,
+        "per_run": per_run,
+        "n_instances_with_candidates": len(groups),
+        "n_instances_unlabelled": n_unlabelled,
+    }

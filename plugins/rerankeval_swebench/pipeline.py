@@ -52,7 +52,6 @@ from rerankeval_swebench.prompts import TEMPLATES, score_input
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class RerankConfig:
     """One ``swebench rerank`` run.
@@ -146,8 +145,9 @@ def rerankers_of(cfg: RerankConfig, all_labelled: bool) -> tuple[RerankerChoice,
     return tuple(out)
 
 
-def _load_rerankers(cfg: RerankConfig, choices: Sequence[RerankerChoice],
-                    unlabelled: Sequence[str]) -> list[Reranker]:
+def _load_rerankers(
+    cfg: RerankConfig, choices: Sequence[RerankerChoice], unlabelled: Sequence[str]
+) -> list[Reranker]:
     """Every reranker of the run, built and checked against what SWE-bench candidates carry, before
     any model runs.
 
@@ -159,33 +159,46 @@ def _load_rerankers(cfg: RerankConfig, choices: Sequence[RerankerChoice],
     for choice in choices:
         r = load_reranker(choice.name, **choice.args)
         if "matrix" in r.needs:
-            raise InputError(f"reranker '{choice.label}' reads a pass matrix of generated tests, and "
-                             "SWE-bench candidates have none. Choose rerankers that read reward-model scores "
-                             "or nothing (rerankeval plugins lists them)")
+            raise InputError(
+                f"reranker '{choice.label}' reads a pass matrix of generated tests, and "
+                "SWE-bench candidates have none. Choose rerankers that read reward-model scores "
+                "or nothing (rerankeval plugins lists them)"
+            )
         if "rm_scores" in r.needs and cfg.rm is None:
-            raise InputError(f"reranker '{choice.label}' reads reward-model scores: pass --rm SPEC to score "
-                             "the candidates")
+            raise InputError(
+                f"reranker '{choice.label}' reads reward-model scores: pass --rm SPEC to score the candidates"
+            )
         if "gold" in r.needs and unlabelled:
-            raise InputError(f"reranker '{choice.label}' reads the labels, and {len(unlabelled)} instance(s) "
-                             f"have unlabelled candidates (e.g. {unlabelled[0]}). Label them (--report) "
-                             "or drop the reranker")
+            raise InputError(
+                f"reranker '{choice.label}' reads the labels, and {len(unlabelled)} instance(s) "
+                f"have unlabelled candidates (e.g. {unlabelled[0]}). Label them (--report) "
+                "or drop the reranker"
+            )
         out.append(r)
     return out
 
 
-def _items(instances: Mapping[str, SweInstance], groups: Mapping[str, Sequence[SweCandidate]],
-           labels: Mapping[Key, bool], scores: Mapping[Key, tuple[float, float]] | None) -> list[RerankItem]:
+def _items(
+    instances: Mapping[str, SweInstance],
+    groups: Mapping[str, Sequence[SweCandidate]],
+    labels: Mapping[Key, bool],
+    scores: Mapping[Key, tuple[float, float]] | None,
+) -> list[RerankItem]:
     """One :class:`RerankItem` per instance: the issue, the patches, the scores (with ``--rm``) and
     the labels (where every candidate has one)."""
     out = []
     for iid, cs in groups.items():
         keys = [(iid, c.index) for c in cs]
         gold = [labels.get(k) for k in keys]
-        out.append(RerankItem(
-            iid, instances[iid].problem_statement if iid in instances else "",
-            tuple(Candidate(iid, c.index, c.model_patch) for c in cs),
-            rm_scores=tuple(scores[k][0] for k in keys) if scores is not None else None,
-            gold=tuple(bool(g) for g in gold) if all(g is not None for g in gold) else None))
+        out.append(
+            RerankItem(
+                iid,
+                instances[iid].problem_statement if iid in instances else "",
+                tuple(Candidate(iid, c.index, c.model_patch) for c in cs),
+                rm_scores=tuple(scores[k][0] for k in keys) if scores is not None else None,
+                gold=tuple(bool(g) for g in gold) if all(g is not None for g in gold) else None,
+            )
+        )
     return out
 
 
@@ -198,13 +211,16 @@ def _rank(choice: RerankerChoice, reranker: Reranker, items: Sequence[RerankItem
     """
     got = list(reranker.rank(items))
     if len(got) != len(items):
-        raise PluginContractError(f"reranker '{choice.label}' returned {len(got)} rankings for {len(items)} "
-                                  "instances")
+        raise PluginContractError(
+            f"reranker '{choice.label}' returned {len(got)} rankings for {len(items)} instances"
+        )
     for it, r in zip(items, got, strict=True):
         n = len(it.candidates)
         if len(r.scores) != n or not r.chosen or any(not 0 <= i < n for i in r.chosen):
-            raise PluginContractError(f"reranker '{choice.label}' ranked {it.problem_id} with "
-                                      f"{len(r.scores)} scores and picks {list(r.chosen)} for {n} candidates")
+            raise PluginContractError(
+                f"reranker '{choice.label}' ranked {it.problem_id} with "
+                f"{len(r.scores)} scores and picks {list(r.chosen)} for {n} candidates"
+            )
     return {it.problem_id: r for it, r in zip(items, got, strict=True)}
 
 
@@ -214,17 +230,25 @@ def _load(cfg: RerankConfig) -> tuple[dict[str, SweInstance], dict[str, list[Swe
     groups = group_by_instance(cands)
     missing = [iid for iid in groups if iid not in instances]
     if missing:
-        raise InputError.at(cfg.instances, None, f"{len(missing)} candidate instance(s) are not in the "
-                            f"instances file (e.g. {missing[0]})",
-                            "Give the SWE-bench split the candidates were made for")
+        raise InputError.at(
+            cfg.instances,
+            None,
+            f"{len(missing)} candidate instance(s) are not in the instances file (e.g. {missing[0]})",
+            "Give the SWE-bench split the candidates were made for",
+        )
     if cfg.mixed_only:
         every = [c for cs in groups.values() for c in cs]
         known = labels_from_reports(every, cfg.reports) if cfg.reports else labels_from_field(every)
-        groups = {iid: cs for iid, cs in groups.items()
-                  if len({known.get((c.instance_id, c.index)) for c in cs} - {None}) == 2}
+        groups = {
+            iid: cs
+            for iid, cs in groups.items()
+            if len({known.get((c.instance_id, c.index)) for c in cs} - {None}) == 2
+        }
         if not groups:
-            raise InputError("--mixed-only: no instance has both resolved and unresolved candidates. "
-                             "Check the labels (--report or the candidates' `resolved` fields)")
+            raise InputError(
+                "--mixed-only: no instance has both resolved and unresolved candidates. "
+                "Check the labels (--report or the candidates' `resolved` fields)"
+            )
     if cfg.limit is not None:
         groups = dict(list(groups.items())[: cfg.limit])
     kept = [c for cs in groups.values() for c in cs]
@@ -232,12 +256,21 @@ def _load(cfg: RerankConfig) -> tuple[dict[str, SweInstance], dict[str, list[Swe
     return instances, groups, labels
 
 
-def _write_inputs(out: Path, groups: Mapping[str, Sequence[SweCandidate]],
-                  labels: Mapping[Key, bool]) -> None:
-    rows_c = [{"problem_id": c.instance_id, "index": c.index, "run": c.run,
-               "model_name_or_path": c.model_name_or_path, "sha": content_hash(c.model_patch),
-               "source": c.source}
-              for cs in groups.values() for c in cs]
+def _write_inputs(
+    out: Path, groups: Mapping[str, Sequence[SweCandidate]], labels: Mapping[Key, bool]
+) -> None:
+    rows_c = [
+        {
+            "problem_id": c.instance_id,
+            "index": c.index,
+            "run": c.run,
+            "model_name_or_path": c.model_name_or_path,
+            "sha": content_hash(c.model_patch),
+            "source": c.source,
+        }
+        for cs in groups.values()
+        for c in cs
+    ]
     rows_g = [{"problem_id": k[0], "index": k[1], "passed": v} for k, v in labels.items()]
     for name, rows in (("candidates.jsonl", rows_c), ("gold.jsonl", rows_g)):
         tmp = out / (name + ".tmp")
@@ -247,12 +280,21 @@ def _write_inputs(out: Path, groups: Mapping[str, Sequence[SweCandidate]],
         tmp.replace(out / name)
 
 
-def _score(cfg: RerankConfig, scorer: Scorer, template: TemplateSet, instances: Mapping[str, SweInstance],
-           groups: Mapping[str, Sequence[SweCandidate]], labels: Mapping[Key, bool],
-           progress: Callable[[int], None] | None) -> dict[Key, tuple[float, float]]:
+def _score(
+    cfg: RerankConfig,
+    scorer: Scorer,
+    template: TemplateSet,
+    instances: Mapping[str, SweInstance],
+    groups: Mapping[str, Sequence[SweCandidate]],
+    labels: Mapping[Key, bool],
+    progress: Callable[[int], None] | None,
+) -> dict[Key, tuple[float, float]]:
     path = cfg.out / "rm_scores.jsonl"
-    done = {(r["problem_id"], int(r["index"])): (float(r["score"]), float(r["prob"]))
-            for r in read_run_rows(path) if r.get("scorer") == scorer.spec}
+    done = {
+        (r["problem_id"], int(r["index"])): (float(r["score"]), float(r["prob"]))
+        for r in read_run_rows(path)
+        if r.get("scorer") == scorer.spec
+    }
     todo = [c for cs in groups.values() for c in cs if (c.instance_id, c.index) not in done]
     if progress and len(done):
         progress(sum(len(cs) for cs in groups.values()) - len(todo))
@@ -265,13 +307,17 @@ def _score(cfg: RerankConfig, scorer: Scorer, template: TemplateSet, instances: 
         with JsonlAppender(path, sync_every=1) as f:
             options = getattr(scorer, "options", None)
             for chunk in _chunks(todo, getattr(options, "batch_size", 8)):
-                inputs = [score_input(instances[c.instance_id], c, template,
-                                      labels.get((c.instance_id, c.index))) for c in chunk]
-                for c, r in zip(chunk, _checked_scores(scorer, inputs, template, cache, progress, len(done)),
-                                strict=True):
+                inputs = [
+                    score_input(instances[c.instance_id], c, template, labels.get((c.instance_id, c.index)))
+                    for c in chunk
+                ]
+                for c, r in zip(
+                    chunk, _checked_scores(scorer, inputs, template, cache, progress, len(done)), strict=True
+                ):
                     done[(c.instance_id, c.index)] = (r.score, r.prob)
-                    f.write({"problem_id": c.instance_id, "index": c.index, "scorer": scorer.spec,
-                             **r.as_dict()})
+                    f.write(
+                        {"problem_id": c.instance_id, "index": c.index, "scorer": scorer.spec, **r.as_dict()}
+                    )
                 f.flush()
     finally:
         if cache is not None:
@@ -296,8 +342,14 @@ def _chunks(todo: Sequence[SweCandidate], size: int) -> list[list[SweCandidate]]
     return out
 
 
-def _checked_scores(scorer: Scorer, inputs: Sequence[Any], template: Any, cache: Any,
-                    progress: Callable[[int], None] | None, n_done: int) -> list[Any]:
+def _checked_scores(
+    scorer: Scorer,
+    inputs: Sequence[Any],
+    template: Any,
+    cache: Any,
+    progress: Callable[[int], None] | None,
+    n_done: int,
+) -> list[Any]:
     """One scoring call; a backend that raises or returns malformed output is a harness fault, not a score.
 
     Raises:
@@ -307,8 +359,7 @@ def _checked_scores(scorer: Scorer, inputs: Sequence[Any], template: Any, cache:
 
     from rerankeval.errors import HarnessFaultError, RerankEvalError
 
-    fix = (f"Fix the model backend, then re-run with --resume: the {n_done} candidates scored before are "
-           "kept")
+    fix = f"Fix the model backend, then re-run with --resume: the {n_done} candidates scored before are kept"
     try:
         res = list(score_cached(scorer, inputs, template, cache, progress))
     except RerankEvalError:
@@ -316,16 +367,26 @@ def _checked_scores(scorer: Scorer, inputs: Sequence[Any], template: Any, cache:
     except Exception as e:  # noqa: BLE001 - any failure of the backend is reported as such, never a score
         raise HarnessFaultError(f"scorer {scorer.spec} failed: {type(e).__name__}: {e}. {fix}") from e
     bad = len(res) != len(inputs) or any(
-        not isinstance(r.score, (int, float)) or not math.isfinite(r.score)
-        or not isinstance(r.prob, (int, float)) or not math.isfinite(r.prob) for r in res)
+        not isinstance(r.score, (int, float))
+        or not math.isfinite(r.score)
+        or not isinstance(r.prob, (int, float))
+        or not math.isfinite(r.prob)
+        for r in res
+    )
     if bad:
-        raise HarnessFaultError(f"scorer {scorer.spec} returned malformed output ({len(res)} results for "
-                                f"{len(inputs)} inputs, or a score that is not a finite number). {fix}")
+        raise HarnessFaultError(
+            f"scorer {scorer.spec} returned malformed output ({len(res)} results for "
+            f"{len(inputs)} inputs, or a score that is not a finite number). {fix}"
+        )
     return res
 
 
-def _selections(out: Path, groups: Mapping[str, Sequence[SweCandidate]],
-                rankings: Mapping[str, Mapping[str, Ranking]], labels: Mapping[Key, bool]) -> None:
+def _selections(
+    out: Path,
+    groups: Mapping[str, Sequence[SweCandidate]],
+    rankings: Mapping[str, Mapping[str, Ranking]],
+    labels: Mapping[Key, bool],
+) -> None:
     """``selections.jsonl``: one row per (reranker, instance), rerankers in run order."""
     with JsonlAppender(out / "selections.jsonl.tmp", sync_every=10_000) as f:
         for name, ranked in rankings.items():
@@ -333,9 +394,17 @@ def _selections(out: Path, groups: Mapping[str, Sequence[SweCandidate]],
                 r = ranked[iid]
                 gold = [labels.get((iid, c.index)) for c in cs]
                 known = all(g is not None for g in gold)
-                f.write({"problem_id": iid, "reranker": name, "n_samples": len(cs), "chosen": list(r.chosen),
-                         "pick": r.pick, "scores": list(r.scores),
-                         "expected_acc": r.expected_accuracy([bool(g) for g in gold]) if known else None})
+                f.write(
+                    {
+                        "problem_id": iid,
+                        "reranker": name,
+                        "n_samples": len(cs),
+                        "chosen": list(r.chosen),
+                        "pick": r.pick,
+                        "scores": list(r.scores),
+                        "expected_acc": r.expected_accuracy([bool(g) for g in gold]) if known else None,
+                    }
+                )
     (out / "selections.jsonl.tmp").replace(out / "selections.jsonl")
 
 
@@ -344,7 +413,8 @@ def saved_rankings(run_dir: Path) -> dict[str, dict[str, Ranking]]:
     out: dict[str, dict[str, Ranking]] = {}
     for r in read_run_rows(run_dir / "selections.jsonl", missing_ok=True):
         out.setdefault(str(r["reranker"]), {})[str(r["problem_id"])] = Ranking(
-            tuple(float(x) for x in r["scores"]), tuple(int(i) for i in r["chosen"]))
+            tuple(float(x) for x in r["scores"]), tuple(int(i) for i in r["chosen"])
+        )
     return out
 
 
@@ -377,8 +447,9 @@ def write_figures(out: Path, metrics: Mapping[str, Any], name: str) -> list[Path
         paths[-1].parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(paths[-1], dpi=150)
     if q.get("reliability"):
-        fig = plot_reliability(q["reliability"], f"reliability: {name}", q["ece"]["value"],
-                               q["ece"]["strategy"])
+        fig = plot_reliability(
+            q["reliability"], f"reliability: {name}", q["ece"]["value"], q["ece"]["strategy"]
+        )
         paths.append(out / "report" / "fig_reliability.png")
         fig.savefig(paths[-1], dpi=150)
     return paths
@@ -399,15 +470,31 @@ def run_rerank(cfg: RerankConfig, progress: Callable[[int], None] | None = None)
     inputs.update({f"--reports ({i + 1})": Path(r.rpartition("=")[2]) for i, r in enumerate(cfg.reports)})
     if cfg.prompt is not None:
         inputs["--prompt"] = Path(cfg.prompt)
-    with RunDir(cfg.out, resume=cfg.resume, overwrite=cfg.overwrite, inputs=inputs,
-                own=lambda meta: (*SWEBENCH_FILES, *prediction_files(
-                    [str(r.get("label")) for r in meta.get("rerankers") or []]))) as run:
+    with RunDir(
+        cfg.out,
+        resume=cfg.resume,
+        overwrite=cfg.overwrite,
+        inputs=inputs,
+        own=lambda meta: (
+            *SWEBENCH_FILES,
+            *prediction_files([str(r.get("label")) for r in meta.get("rerankers") or []]),
+        ),
+    ) as run:
         return _run(cfg, run, progress)
 
 
 #: The files a SWE-bench run writes: ``--overwrite`` removes them, nothing else (``host/`` is the harness's).
-SWEBENCH_FILES = ("run.json", "candidates.jsonl", "gold.jsonl", "rm_scores.jsonl", "selections.jsonl",
-                  "predictions.jsonl", "metrics.json", "report/fig_rm_at_k.png", "report/fig_reliability.png")
+SWEBENCH_FILES = (
+    "run.json",
+    "candidates.jsonl",
+    "gold.jsonl",
+    "rm_scores.jsonl",
+    "selections.jsonl",
+    "predictions.jsonl",
+    "metrics.json",
+    "report/fig_rm_at_k.png",
+    "report/fig_reliability.png",
+)
 
 
 def _run(cfg: RerankConfig, run: Any, progress: Callable[[int], None] | None) -> dict[str, Any]:
@@ -422,24 +509,37 @@ def _run(cfg: RerankConfig, run: Any, progress: Callable[[int], None] | None) ->
     rerankers = _load_rerankers(cfg, choices, unlabelled)  # fail on a bad reranker before any model runs
     scorer = make_scorer(cfg.rm, **cfg.scorer_options) if cfg.rm is not None else None
     if scorer is not None and previous.get("template") and previous["template"] != template.name:
-        raise InputError(f"{cfg.out} was scored with the prompt '{previous['template']}', this run asks for "
-                         f"'{template.name}'. Resume with the same --template/--prompt, or use another --out")
+        raise InputError(
+            f"{cfg.out} was scored with the prompt '{previous['template']}', this run asks for "
+            f"'{template.name}'. Resume with the same --template/--prompt, or use another --out"
+        )
     if cfg.prompt is not None and (scorer is None or scorer.kind != "verifier"):
-        raise InputError(f"--prompt sets a yes/no verifier's prompt, but {cfg.rm or 'no --rm'} is not a "
-                         "verifier scorer. Use --rm verifier:..., or drop --prompt")
+        raise InputError(
+            f"--prompt sets a yes/no verifier's prompt, but {cfg.rm or 'no --rm'} is not a "
+            "verifier scorer. Use --rm verifier:..., or drop --prompt"
+        )
     primary = choices[0]
     name = cfg.name or primary.file_stem
     base = cfg.model_name or default_base_name([c for cs in groups.values() for c in cs])
     model = reranked_model_name(base, name)
     meta: dict[str, Any] = {
-            "status": "running", "command": "swebench rerank", "dataset": "swebench", "policy": "candidates",
-            "test_generator": name, "config": {**asdict(cfg), "quality": asdict(cfg.quality)},
-            "scorer": {"spec": scorer.spec, "kind": scorer.kind, "fingerprint": scorer.fingerprint}
-            if scorer is not None else None,
-            "rerankers": [{"label": c.label, **reranker_spec(c.name, c.args).as_dict()} for c in choices],
-            "template": template.name if scorer is not None else None,
-            "prompt": {"file": str(cfg.prompt), "messages": [list(m) for m in template.verifier.messages]}
-            if cfg.prompt is not None else None, "model_name": model, "versions": _versions()}
+        "status": "running",
+        "command": "swebench rerank",
+        "dataset": "swebench",
+        "policy": "candidates",
+        "test_generator": name,
+        "config": {**asdict(cfg), "quality": asdict(cfg.quality)},
+        "scorer": {"spec": scorer.spec, "kind": scorer.kind, "fingerprint": scorer.fingerprint}
+        if scorer is not None
+        else None,
+        "rerankers": [{"label": c.label, **reranker_spec(c.name, c.args).as_dict()} for c in choices],
+        "template": template.name if scorer is not None else None,
+        "prompt": {"file": str(cfg.prompt), "messages": [list(m) for m in template.verifier.messages]}
+        if cfg.prompt is not None
+        else None,
+        "model_name": model,
+        "versions": _versions(),
+    }
     run.write_meta(meta)
     _write_inputs(cfg.out, groups, labels)
     scores = None if scorer is None else _score(cfg, scorer, template, instances, groups, labels, progress)
@@ -447,22 +547,45 @@ def _run(cfg: RerankConfig, run: Any, progress: Callable[[int], None] | None) ->
     rankings = {c.label: _rank(c, r, items) for c, r in zip(choices, rerankers, strict=True)}
     _selections(cfg.out, groups, rankings, labels)
     for c, rel in zip(choices, prediction_files([c.label for c in choices]), strict=True):
-        write_predictions(cfg.out / rel, [cs[rankings[c.label][iid].pick] for iid, cs in groups.items()],
-                          reranked_model_name(base, c.file_stem))
-    preds = write_predictions(cfg.out / "predictions.jsonl",
-                              [cs[rankings[primary.label][iid].pick] for iid, cs in groups.items()], model)
+        write_predictions(
+            cfg.out / rel,
+            [cs[rankings[c.label][iid].pick] for iid, cs in groups.items()],
+            reranked_model_name(base, c.file_stem),
+        )
+    preds = write_predictions(
+        cfg.out / "predictions.jsonl",
+        [cs[rankings[primary.label][iid].pick] for iid, cs in groups.items()],
+        model,
+    )
     metrics = all_metrics(groups, scores, labels, len(instances), cfg.quality, rankings, primary.label)
-    metrics.update({"scorer": scorer.spec if scorer is not None else None, "model_name": model,
-                    "predictions": str(preds), "n_candidates": sum(len(cs) for cs in groups.values()),
-                    "n_truncated": sum(1 for r in read_run_rows(cfg.out / "rm_scores.jsonl", missing_ok=True)
-                                       if scorer is not None and r.get("scorer") == scorer.spec
-                                       and r.get("truncated"))})
+    metrics.update(
+        {
+            "scorer": scorer.spec if scorer is not None else None,
+            "model_name": model,
+            "predictions": str(preds),
+            "n_candidates": sum(len(cs) for cs in groups.values()),
+            "n_truncated": sum(
+                1
+                for r in read_run_rows(cfg.out / "rm_scores.jsonl", missing_ok=True)
+                if scorer is not None and r.get("scorer") == scorer.spec and r.get("truncated")
+            ),
+        }
+    )
     if metrics["n_truncated"]:
-        log.warning("%d of %d prompts were cut to fit the model's context (%s)", metrics["n_truncated"],
-                    metrics["n_candidates"], cfg.rm)
+        log.warning(
+            "%d of %d prompts were cut to fit the model's context (%s)",
+            metrics["n_truncated"],
+            metrics["n_candidates"],
+            cfg.rm,
+        )
     if cfg.harness:
-        report = run_harness(preds, cfg.run_id or cfg.out.name, cfg.harness_dataset,
-                             max_workers=cfg.max_workers, report_dir=cfg.out / "host")
+        report = run_harness(
+            preds,
+            cfg.run_id or cfg.out.name,
+            cfg.harness_dataset,
+            max_workers=cfg.max_workers,
+            report_dir=cfg.out / "host",
+        )
         metrics["harness"] = _harness_summary(report, len(instances))
     write_json_atomic(cfg.out / "metrics.json", metrics)
     if cfg.figures and scorer is not None:
@@ -476,19 +599,35 @@ def _run(cfg: RerankConfig, run: Any, progress: Callable[[int], None] | None) ->
 
 def _harness_summary(report: Path, n_benchmark: int) -> dict[str, Any]:
     rep = read_report(report)
-    return {"report": str(report), "resolved": len(rep.resolved),
-            "rate_benchmark": len(rep.resolved) / n_benchmark if n_benchmark else None}
+    return {
+        "report": str(report),
+        "resolved": len(rep.resolved),
+        "rate_benchmark": len(rep.resolved) / n_benchmark if n_benchmark else None,
+    }
 
 
 def _saved_candidates(run_dir: Path) -> dict[str, list[SweCandidate]]:
-    cands = [SweCandidate(str(r["problem_id"]), int(r["index"]), str(r.get("run", "")),
-                          str(r.get("model_name_or_path", "")), "", str(r.get("source", "")))
-             for r in read_run_rows(run_dir / "candidates.jsonl")]
+    cands = [
+        SweCandidate(
+            str(r["problem_id"]),
+            int(r["index"]),
+            str(r.get("run", "")),
+            str(r.get("model_name_or_path", "")),
+            "",
+            str(r.get("source", "")),
+        )
+        for r in read_run_rows(run_dir / "candidates.jsonl")
+    ]
     return group_by_instance(sorted(cands, key=lambda c: c.index))
 
 
-def recompute_metrics(run_dir: Path, reports: Sequence[str] = (), quality: QualityConfig | None = None,
-                      selection_reports: Sequence[Path] = (), figures: bool = True) -> dict[str, Any]:
+def recompute_metrics(
+    run_dir: Path,
+    reports: Sequence[str] = (),
+    quality: QualityConfig | None = None,
+    selection_reports: Sequence[Path] = (),
+    figures: bool = True,
+) -> dict[str, Any]:
     """Recomputes ``metrics.json`` and the figures of a saved run, without any model.
 
     Args:
@@ -508,8 +647,12 @@ def recompute_metrics(run_dir: Path, reports: Sequence[str] = (), quality: Quali
     run_dir = Path(run_dir)
     rankings = saved_rankings(run_dir)
     if not (run_dir / "run.json").is_file() or not rankings:
-        raise InputError.at(run_dir, None, "no run.json or selections.jsonl",
-                            "Give a finished `swebench rerank` run directory")
+        raise InputError.at(
+            run_dir,
+            None,
+            "no run.json or selections.jsonl",
+            "Give a finished `swebench rerank` run directory",
+        )
     meta = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     spec = (meta.get("scorer") or {}).get("spec")
     score_rows = [r for r in read_run_rows(run_dir / "rm_scores.jsonl") if spec and r.get("scorer") == spec]
@@ -517,26 +660,37 @@ def recompute_metrics(run_dir: Path, reports: Sequence[str] = (), quality: Quali
     scores = {(r["problem_id"], int(r["index"])): (float(r["score"]), float(r["prob"])) for r in score_rows}
     missing = [k for cs in groups.values() for k in [(c.instance_id, c.index) for c in cs] if k not in scores]
     if spec and missing:
-        raise InputError.at(run_dir, None, f"{len(missing)} candidates have no score (e.g. {missing[0]})",
-                            "Finish the run first: rerankeval swebench rerank ... --resume")
+        raise InputError.at(
+            run_dir,
+            None,
+            f"{len(missing)} candidates have no score (e.g. {missing[0]})",
+            "Finish the run first: rerankeval swebench rerank ... --resume",
+        )
     cands = [c for cs in groups.values() for c in cs]
     if reports:
         labels = labels_from_reports(cands, reports)
         _write_inputs(run_dir, groups, labels)
     else:
-        labels = {(r["problem_id"], int(r["index"])): bool(r["passed"])
-                  for r in read_run_rows(run_dir / "gold.jsonl", missing_ok=True)}
+        labels = {
+            (r["problem_id"], int(r["index"])): bool(r["passed"])
+            for r in read_run_rows(run_dir / "gold.jsonl", missing_ok=True)
+        }
     # a reranker that reads the labels ranks again under the new ones; the others never saw them
-    choices = [RerankerChoice(str(r["label"]), str(r["name"]), dict(r.get("args") or {}))
-               for r in meta.get("rerankers") or []]
+    choices = [
+        RerankerChoice(str(r["label"]), str(r["name"]), dict(r.get("args") or {}))
+        for r in meta.get("rerankers") or []
+    ]
     partly = len(fully_labelled(groups, labels)) < len(groups)
     for choice in choices:
         reranker = load_reranker(choice.name, **choice.args)
         if "gold" not in reranker.needs:
             continue
         if partly:  # its saved ranking read labels that may have changed, and it cannot rank again
-            log.warning("reranker '%s' reads the labels and some instances are not fully labelled: "
-                        "its ranking is left out", choice.label)
+            log.warning(
+                "reranker '%s' reads the labels and some instances are not fully labelled: "
+                "its ranking is left out",
+                choice.label,
+            )
             rankings.pop(choice.label, None)
         else:
             items = _items({}, groups, labels, scores if spec else None)
@@ -549,9 +703,12 @@ def recompute_metrics(run_dir: Path, reports: Sequence[str] = (), quality: Quali
     n_bench = int(old.get("selection", {}).get("n_instances_benchmark") or len(groups))
     primary = next((c.label for c in choices if c.label in rankings), next(iter(rankings), None))
     if primary is None:
-        raise InputError.at(run_dir, None, "no reranker's ranking is left to score",
-                            "Label every candidate (--report), so that the rerankers that read labels "
-                            "can rank again")
+        raise InputError.at(
+            run_dir,
+            None,
+            "no reranker's ranking is left to score",
+            "Label every candidate (--report), so that the rerankers that read labels can rank again",
+        )
     metrics = all_metrics(groups, scores if spec else None, labels, n_bench, q, rankings, primary)
     for key in ("scorer", "model_name", "predictions", "n_candidates", "n_truncated"):
         if key in old:

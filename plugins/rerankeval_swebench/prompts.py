@@ -10,51 +10,78 @@ from rerankeval.errors import InputError
 from rerankeval.generation.scoring import PromptTemplate, ScoreInput, TemplateSet
 from rerankeval_swebench.data import SweCandidate, SweInstance
 
-_QUESTION = ("Does the patch resolve the issue, so that the repository's tests for it pass? "
-             "Answer with exactly one word: {yes} or {no}.")
+_QUESTION = (
+    "Does the patch resolve the issue, so that the repository's tests for it pass? "
+    "Answer with exactly one word: {yes} or {no}."
+)
 
 PATCH_TEMPLATE = TemplateSet(
     name="swebench-patch",
-    head=PromptTemplate((("user", "Repository: {repo}\n\n{problem}"), ("assistant", "{candidate}")),
-                        add_generation_prompt=False),
-    verifier=PromptTemplate((("user",
-                              "You are reviewing a patch written for an issue in the repository {repo}.\n\n"
-                              "<issue>\n{problem}\n</issue>\n\n"
-                              "<patch>\n{candidate}\n</patch>\n\n" + _QUESTION),),
-                            add_generation_prompt=True),
+    head=PromptTemplate(
+        (("user", "Repository: {repo}\n\n{problem}"), ("assistant", "{candidate}")),
+        add_generation_prompt=False,
+    ),
+    verifier=PromptTemplate(
+        (
+            (
+                "user",
+                "You are reviewing a patch written for an issue in the repository {repo}.\n\n"
+                "<issue>\n{problem}\n</issue>\n\n"
+                "<patch>\n{candidate}\n</patch>\n\n" + _QUESTION,
+            ),
+        ),
+        add_generation_prompt=True,
+    ),
     long_fields=("problem", "candidate"),
 )
 
 TRAJECTORY_TEMPLATE = TemplateSet(
     name="swebench-trajectory",
-    head=PromptTemplate((("user", "Repository: {repo}\n\n{problem}"),
-                         ("assistant", "{trajectory}\n\nFinal patch:\n{candidate}")),
-                        add_generation_prompt=False),
-    verifier=PromptTemplate((("user",
-                              "Below is an issue in the repository {repo}, the trajectory of an agent "
-                              "that worked on it, and the patch it submitted.\n\n"
-                              "<issue>\n{problem}\n</issue>\n\n"
-                              "<trajectory>\n{trajectory}\n</trajectory>\n\n<patch>\n{candidate}\n</patch>\n\n"
-                              + _QUESTION),),
-                            add_generation_prompt=True),
+    head=PromptTemplate(
+        (
+            ("user", "Repository: {repo}\n\n{problem}"),
+            ("assistant", "{trajectory}\n\nFinal patch:\n{candidate}"),
+        ),
+        add_generation_prompt=False,
+    ),
+    verifier=PromptTemplate(
+        (
+            (
+                "user",
+                "Below is an issue in the repository {repo}, the trajectory of an agent "
+                "that worked on it, and the patch it submitted.\n\n"
+                "<issue>\n{problem}\n</issue>\n\n"
+                "<trajectory>\n{trajectory}\n</trajectory>\n\n<patch>\n{candidate}\n</patch>\n\n" + _QUESTION,
+            ),
+        ),
+        add_generation_prompt=True,
+    ),
     long_fields=("problem", "trajectory", "candidate"),
 )
 
 TEMPLATES = {"patch": PATCH_TEMPLATE, "trajectory": TRAJECTORY_TEMPLATE}
 
 
-def score_input(instance: SweInstance, candidate: SweCandidate, template: TemplateSet,
-                label: bool | None = None) -> ScoreInput:
+def score_input(
+    instance: SweInstance, candidate: SweCandidate, template: TemplateSet, label: bool | None = None
+) -> ScoreInput:
     """The scorer input of one candidate.
 
     Raises:
         InputError: The trajectory template for a candidate without a trajectory.
     """
-    fields = {"repo": instance.repo, "problem": instance.problem_statement,
-              "candidate": candidate.model_patch}
+    fields = {
+        "repo": instance.repo,
+        "problem": instance.problem_statement,
+        "candidate": candidate.model_patch,
+    }
     if "trajectory" in template.long_fields:
         if candidate.trajectory is None:
-            raise InputError.at(candidate.source, None, "the trajectory template needs a 'trajectory' field",
-                                "Add the agent's trajectory to each candidate row, or use --template patch")
+            raise InputError.at(
+                candidate.source,
+                None,
+                "the trajectory template needs a 'trajectory' field",
+                "Add the agent's trajectory to each candidate row, or use --template patch",
+            )
         fields["trajectory"] = candidate.trajectory
     return ScoreInput.of(label=label, **fields)

@@ -108,8 +108,10 @@ def test_lm_eval_vllm_backend_with_the_embedded_policy_solves_problems(
 ) -> None:
     pytest.importorskip("vllm")
     folder = _folder(SMALL)
-    args = (f"pretrained={folder},dtype={_dtype()},enforce_eager=True,gpu_memory_utilization=0.3,"
-            "max_model_len=2048")
+    args = (
+        f"pretrained={folder},dtype={_dtype()},enforce_eager=True,gpu_memory_utilization=0.3,"
+        "max_model_len=2048"
+    )
     got = _lm_eval(
         "vllm",
         args,

@@ -11,7 +11,7 @@ from rerankeval.sandbox import LocalExecutor, run_all
 from rerankeval.sandbox import TestsJob as Job
 from rerankeval.unittests.parse import parse_generations
 
-GENERATION = '''```python
+GENERATION = """```python
 import unittest
 from solution import sort_unique
 
@@ -44,7 +44,7 @@ class TestHangInSubTest(unittest.TestCase):
             with self.subTest(n=n):
                 while n:
                     pass
-```'''
+```"""
 
 CODET_TESTS = "HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_test_case.jsonl"
 CORRECT = "def sort_unique(xs):\n    return sorted(set(xs))\n"
@@ -79,13 +79,20 @@ def test_a_candidate_that_does_not_define_the_function_fails_every_test(executor
 @pytest.mark.realdata
 def test_codet_asserts_split_correct_from_wrong_programs(executor: LocalExecutor, shared_data: Path) -> None:
     codet = shared_data / "codet"
-    source = next(t for t in map(json.loads, (codet / "HumanEval_for_test_case_generation.jsonl").open())
-                  if t["task_id"] == "HumanEval/13")  # greatest_common_divisor
-    generated = next(g for g in map(json.loads, (codet / CODET_TESTS).open())
-                     if g["prompt"] == source["prompt"])
+    source = next(
+        t
+        for t in map(json.loads, (codet / "HumanEval_for_test_case_generation.jsonl").open())
+        if t["task_id"] == "HumanEval/13"
+    )  # greatest_common_divisor
+    generated = next(
+        g for g in map(json.loads, (codet / CODET_TESTS).open()) if g["prompt"] == source["prompt"]
+    )
     tests = [t.source for t in parse_generations(generated["samples"], source["entry_point"], "assert")]
-    task = next(t for t in map(json.loads, (codet / "HumanEval_for_code_generation.jsonl").open())
-                if t["task_id"] == "HumanEval/13")
+    task = next(
+        t
+        for t in map(json.loads, (codet / "HumanEval_for_code_generation.jsonl").open())
+        if t["task_id"] == "HumanEval/13"
+    )
     correct = task["prompt"] + task["canonical_solution"]
     wrong = "def greatest_common_divisor(a: int, b: int) -> int:\n    return min(a, b)\n"
     good, bad = _statuses(executor, [correct, wrong], tests)

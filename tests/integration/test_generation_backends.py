@@ -90,9 +90,22 @@ def openai_server(tiny_lm_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
     port = _free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
     env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1"}
-    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(tiny_lm_dir),
-           "--served-model-name", "tiny", "--host", "127.0.0.1", "--port", str(port), "--enforce-eager",
-           "--max-model-len", "1024"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str(tiny_lm_dir),
+        "--served-model-name",
+        "tiny",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--enforce-eager",
+        "--max-model-len",
+        "1024",
+    ]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
@@ -153,8 +166,9 @@ def test_smollm2_spec_loads_the_packaged_model_and_writes_code() -> None:
 
 
 @pytest.mark.realdata
-def test_smollm2_generates_codet_style_asserts_that_run_in_the_sandbox(shared_data: Path,
-                                                                        tmp_path: Path) -> None:
+def test_smollm2_generates_codet_style_asserts_that_run_in_the_sandbox(
+    shared_data: Path, tmp_path: Path
+) -> None:
     from rerankeval.core.types import Problem
     from rerankeval.sandbox import LocalExecutor, run_all
     from rerankeval.sandbox import TestsJob as Job
@@ -172,6 +186,15 @@ def test_smollm2_generates_codet_style_asserts_that_run_in_the_sandbox(shared_da
     assert summary.tests == len(rows) >= 1 and summary.completion_tokens > 0
     assert all(r.test.startswith("assert ") and "has_close_elements" in r.test for r in rows)
     with LocalExecutor(parallel=1) as ex:
-        [outcome] = run_all(ex, [Job(code=task["prompt"] + task["canonical_solution"],
-                                     tests=tuple(r.test for r in rows), time_limit_s=2.0)], {})
+        [outcome] = run_all(
+            ex,
+            [
+                Job(
+                    code=task["prompt"] + task["canonical_solution"],
+                    tests=tuple(r.test for r in rows),
+                    time_limit_s=2.0,
+                )
+            ],
+            {},
+        )
     assert outcome.completed and len(outcome.units) == len(rows)

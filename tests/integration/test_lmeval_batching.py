@@ -23,8 +23,9 @@ class SizedLM(ScriptedLM):
         super().__init__()
         self.batch_size = batch_size
 
-    def apply_chat_template(self, chat_history: list[dict[str, str]],
-                            add_generation_prompt: bool = True) -> str:
+    def apply_chat_template(
+        self, chat_history: list[dict[str, str]], add_generation_prompt: bool = True
+    ) -> str:
         return "".join(f"<{m['role']}>{m['content']}" for m in chat_history)
 
 
@@ -54,8 +55,12 @@ def metadata(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     monkeypatch.setenv("RERANKEVAL_CACHE_DIR", str(tmp_path / "cache"))
     for var in ("RERANKEVAL_TESTS", "RERANKEVAL_TEST_GENERATOR", "RERANKEVAL_REPEATS"):
         monkeypatch.delenv(var, raising=False)
-    return {"humaneval_path": str(write_dataset(tmp_path / "mini.jsonl.gz")),
-            "tests": str(write_tests(tmp_path / "tests.jsonl")), "repeats": N, "pretrained": "some/model"}
+    return {
+        "humaneval_path": str(write_dataset(tmp_path / "mini.jsonl.gz")),
+        "tests": str(write_tests(tmp_path / "tests.jsonl")),
+        "repeats": N,
+        "pretrained": "some/model",
+    }
 
 
 @pytest.fixture()
@@ -86,10 +91,22 @@ def _task(metadata: dict[str, Any]) -> Any:
     return _load(metadata)["tasks"]["humaneval_plus_rm"]
 
 
-@pytest.mark.parametrize(("lm", "warned"), [
-    (SizedLM(1), "batch size 1"), (SizedLM("1"), "batch size 1"), (VLLM(8), "--batch_size auto"),
-    (SizedLM(8), None), (SizedLM("auto"), None), (VLLM("auto"), None), (FakeAPI(1, 1), "num_concurrent"),
-    (FakeAPI(16, 1), None), (FakeAPI(1, 8), None), (object(), None), (None, None)])
+@pytest.mark.parametrize(
+    ("lm", "warned"),
+    [
+        (SizedLM(1), "batch size 1"),
+        (SizedLM("1"), "batch size 1"),
+        (VLLM(8), "--batch_size auto"),
+        (SizedLM(8), None),
+        (SizedLM("auto"), None),
+        (VLLM("auto"), None),
+        (FakeAPI(1, 1), "num_concurrent"),
+        (FakeAPI(16, 1), None),
+        (FakeAPI(1, 8), None),
+        (object(), None),
+        (None, None),
+    ],
+)
 def test_serial_advice_names_the_fix(lm: Any, warned: str | None) -> None:
     advice = serial_advice(lm, repeats=8)
     assert advice is None if warned is None else warned in (advice or "")
@@ -106,8 +123,9 @@ def test_find_model_unwraps_lm_evals_cache(tmp_path: Path) -> None:
     assert find_model(cached.apply_chat_template) is lm
 
 
-def test_warns_once_with_apply_chat_template(metadata: dict[str, Any], caplog: pytest.LogCaptureFixture,
-                                             warnings: None) -> None:
+def test_warns_once_with_apply_chat_template(
+    metadata: dict[str, Any], caplog: pytest.LogCaptureFixture, warnings: None
+) -> None:
     task = _task(metadata)
     lm = SizedLM(1)
     for _ in range(2):
@@ -117,20 +135,21 @@ def test_warns_once_with_apply_chat_template(metadata: dict[str, Any], caplog: p
     assert len(task.instances) == 1 and task.instances[0].repeats == N
 
 
-def test_no_warning_at_full_batch(metadata: dict[str, Any], caplog: pytest.LogCaptureFixture,
-                                  warnings: None) -> None:
+def test_no_warning_at_full_batch(
+    metadata: dict[str, Any], caplog: pytest.LogCaptureFixture, warnings: None
+) -> None:
     lm = VLLM("auto")
     task = _task(metadata)
     task.build_all_requests(limit=1, apply_chat_template=True, chat_template=lm.apply_chat_template)
     assert _messages(caplog) == []
 
 
-def test_finds_the_model_in_lm_evals_evaluator(metadata: dict[str, Any], caplog: pytest.LogCaptureFixture,
-                                               warnings: None) -> None:
+def test_finds_the_model_in_lm_evals_evaluator(
+    metadata: dict[str, Any], caplog: pytest.LogCaptureFixture, warnings: None
+) -> None:
     """Without --apply_chat_template the task finds the model in lm-eval's ``evaluate``."""
     from lm_eval.evaluator import evaluate
 
     with pytest.raises(Stop):  # the warning comes before any generation
-        evaluate(lm=StopLM(1), task_dict=_load(metadata), limit=1,
-                 confirm_run_unsafe_code=True)
+        evaluate(lm=StopLM(1), task_dict=_load(metadata), limit=1, confirm_run_unsafe_code=True)
     assert any("batch size 1" in m for m in _messages(caplog))

@@ -74,6 +74,7 @@ def test_seed_per_repeat_is_on_for_api_backends_only() -> None:
 def test_the_model_arg_seed_none_means_one_unseeded_request_group() -> None:
     """``--model_args ...,seed=None`` (lm-eval parses it to None): the server draws each request
     independently, so ``auto`` sends no per-repeat seeds; ``true`` has no base to count from."""
+
     def opts(meta: dict[str, object]) -> TaskOptions:
         return TaskOptions.resolve("humaneval", meta, {"repeats": 4}, {})
 
@@ -85,12 +86,15 @@ def test_the_model_arg_seed_none_means_one_unseeded_request_group() -> None:
         opts({"base_url": "http://h", "seed": None, "seed_per_repeat": "true"})
 
 
-@pytest.mark.parametrize("meta, message", [
-    ({"repeats": "many"}, "not an integer"),
-    ({"repeats": 0}, "at least 1"),
-    ({"test_style": "pytest"}, "unittest or assert"),
-    ({"tests": "/nonexistent/tests.jsonl"}, "tests artifact not found"),
-])
+@pytest.mark.parametrize(
+    "meta, message",
+    [
+        ({"repeats": "many"}, "not an integer"),
+        ({"repeats": 0}, "at least 1"),
+        ({"test_style": "pytest"}, "unittest or assert"),
+        ({"tests": "/nonexistent/tests.jsonl"}, "tests artifact not found"),
+    ],
+)
 def test_bad_options_name_the_option_and_the_fix(meta: dict[str, object], message: str) -> None:
     with pytest.raises(InputError, match=message):
         TaskOptions.resolve("humaneval", meta, {"repeats": 4}, {})
@@ -111,16 +115,31 @@ def test_plain_lm_eval_finds_the_installed_tasks_from_any_directory(tmp_path: Pa
 
     installed = target_dir()
     if not installed.is_dir() or not task_files(installed):
-        pytest.skip(f"the task YAMLs are not installed in {installed}: "
-                    "run `rerankeval lmeval install-tasks`")
-    stale = [p.name for p in task_files(source_dir()) if not (installed / p.name).is_file()
-             or (installed / p.name).read_bytes() != p.read_bytes()]
+        pytest.skip(f"the task YAMLs are not installed in {installed}: run `rerankeval lmeval install-tasks`")
+    stale = [
+        p.name
+        for p in task_files(source_dir())
+        if not (installed / p.name).is_file() or (installed / p.name).read_bytes() != p.read_bytes()
+    ]
     assert not stale, f"installed YAMLs differ from the checkout ({stale}): rerun install-tasks"
-    meta = {"humaneval_path": str(write_dataset(tmp_path / "mini.jsonl.gz")),
-            "tests": str(write_tests(tmp_path / "tests.jsonl")), "repeats": 2, "workers": 2}
-    cmd = [shutil.which("lm_eval") or "lm_eval", "--model", "dummy", "--tasks", "humaneval_plus_rm",
-           "--confirm_run_unsafe_code", "--metadata", json.dumps(meta),
-           "--output_path", str(tmp_path / "out")]
+    meta = {
+        "humaneval_path": str(write_dataset(tmp_path / "mini.jsonl.gz")),
+        "tests": str(write_tests(tmp_path / "tests.jsonl")),
+        "repeats": 2,
+        "workers": 2,
+    }
+    cmd = [
+        shutil.which("lm_eval") or "lm_eval",
+        "--model",
+        "dummy",
+        "--tasks",
+        "humaneval_plus_rm",
+        "--confirm_run_unsafe_code",
+        "--metadata",
+        json.dumps(meta),
+        "--output_path",
+        str(tmp_path / "out"),
+    ]
     env = {**os.environ, "RERANKEVAL_CACHE_DIR": str(tmp_path / "cache")}
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -36,9 +36,22 @@ def server(tiny_lm_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     port = _free_port()
     log = open(tmp_path_factory.mktemp("server") / "server.log", "w")  # noqa: SIM115 - closed below
     env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1"}
-    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(tiny_lm_dir),
-           "--host", "127.0.0.1", "--port", str(port), "--enforce-eager", "--dtype", "float32",
-           "--max-model-len", "1024"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str(tiny_lm_dir),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--enforce-eager",
+        "--dtype",
+        "float32",
+        "--max-model-len",
+        "1024",
+    ]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
         deadline = time.monotonic() + 300
@@ -57,18 +70,38 @@ def server(tiny_lm_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
         log.close()
 
 
-def _run(base_url: str, model: Path, tmp: Path, extra: dict[str, Any],
-         model_args: str = "") -> dict[str, list[str]]:
+def _run(
+    base_url: str, model: Path, tmp: Path, extra: dict[str, Any], model_args: str = ""
+) -> dict[str, list[str]]:
     """Runs lm_eval on the server; returns each problem's N responses."""
     tmp.mkdir(parents=True, exist_ok=True)
-    meta = {"humaneval_path": str(write_dataset(tmp / "mini.jsonl.gz")),
-            "tests": str(write_tests(tmp / "t.jsonl")), "repeats": REPEATS, "workers": 2, **extra}
+    meta = {
+        "humaneval_path": str(write_dataset(tmp / "mini.jsonl.gz")),
+        "tests": str(write_tests(tmp / "t.jsonl")),
+        "repeats": REPEATS,
+        "workers": 2,
+        **extra,
+    }
     out = tmp / "out"
-    cmd = [shutil.which("lm_eval") or "lm_eval", "--model", "local-completions", "--model_args",
-           f"model={model},base_url={base_url},tokenizer_backend=huggingface,tokenizer={model},num_concurrent=2{model_args}",
-           "--tasks", "humaneval_plus_rm", "--include_path", str(TASKS_DIR), "--confirm_run_unsafe_code",
-           "--gen_kwargs", "max_gen_toks=16", "--metadata", json.dumps(meta), "--output_path", str(out),
-           "--log_samples"]
+    cmd = [
+        shutil.which("lm_eval") or "lm_eval",
+        "--model",
+        "local-completions",
+        "--model_args",
+        f"model={model},base_url={base_url},tokenizer_backend=huggingface,tokenizer={model},num_concurrent=2{model_args}",
+        "--tasks",
+        "humaneval_plus_rm",
+        "--include_path",
+        str(TASKS_DIR),
+        "--confirm_run_unsafe_code",
+        "--gen_kwargs",
+        "max_gen_toks=16",
+        "--metadata",
+        json.dumps(meta),
+        "--output_path",
+        str(out),
+        "--log_samples",
+    ]
     env = {**os.environ, "RERANKEVAL_CACHE_DIR": str(tmp / "cache")}
     proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -76,8 +109,9 @@ def _run(base_url: str, model: Path, tmp: Path, extra: dict[str, Any],
     return {r["doc"]["task_id"]: [x for rs in r["resps"] for x in rs] for r in rows if r["filter"] == "plain"}
 
 
-def test_each_repeat_is_an_independent_reproducible_sample(server: str, tiny_lm_dir: Path,
-                                                           tmp_path: Path) -> None:
+def test_each_repeat_is_an_independent_reproducible_sample(
+    server: str, tiny_lm_dir: Path, tmp_path: Path
+) -> None:
     first = _run(server, tiny_lm_dir, tmp_path / "a", {})
     assert all(len(rs) == REPEATS for rs in first.values())
     assert all(len(set(rs)) > 1 for rs in first.values()), first
@@ -85,14 +119,16 @@ def test_each_repeat_is_an_independent_reproducible_sample(server: str, tiny_lm_
     assert again == first  # seeds base + i: the same samples on every run
 
 
-def test_lm_evals_fixed_seed_alone_returns_copies_of_one_sample(server: str, tiny_lm_dir: Path,
-                                                                tmp_path: Path) -> None:
+def test_lm_evals_fixed_seed_alone_returns_copies_of_one_sample(
+    server: str, tiny_lm_dir: Path, tmp_path: Path
+) -> None:
     fixed = _run(server, tiny_lm_dir, tmp_path, {"seed_per_repeat": "false"})
     assert all(len(set(rs)) == 1 for rs in fixed.values()), fixed
 
 
-def test_the_model_arg_seed_none_sends_unseeded_requests_that_differ(server: str, tiny_lm_dir: Path,
-                                                                     tmp_path: Path) -> None:
+def test_the_model_arg_seed_none_sends_unseeded_requests_that_differ(
+    server: str, tiny_lm_dir: Path, tmp_path: Path
+) -> None:
     """``seed=None``: no seed reaches the server, so one request group at full concurrency still
     gives N different samples (not reproducible, which the per-repeat seeds are)."""
     unseeded = _run(server, tiny_lm_dir, tmp_path, {}, model_args=",seed=None")

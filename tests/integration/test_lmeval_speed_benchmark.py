@@ -43,8 +43,9 @@ class ChatLM(ScriptedLM):
     def tokenizer_name(self) -> str:
         return "tiny"
 
-    def apply_chat_template(self, chat_history: list[dict[str, str]],
-                            add_generation_prompt: bool = True) -> str:
+    def apply_chat_template(
+        self, chat_history: list[dict[str, str]], add_generation_prompt: bool = True
+    ) -> str:
         from lm_eval.models.huggingface import HFLM
 
         return str(HFLM.apply_chat_template(self, chat_history, add_generation_prompt))  # type: ignore[arg-type]
@@ -54,8 +55,9 @@ class ChatLM(ScriptedLM):
         raise _Stop
 
 
-def test_bare_prompts_are_the_prompts_lm_eval_sends(bench: ModuleType, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bare_prompts_are_the_prompts_lm_eval_sends(
+    bench: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from lm_eval.evaluator import evaluate
     from tiny_models import _tokenizer
     from transformers import AutoTokenizer
@@ -63,8 +65,11 @@ def test_bare_prompts_are_the_prompts_lm_eval_sends(bench: ModuleType, tmp_path:
     monkeypatch.setenv("RERANKEVAL_CACHE_DIR", str(tmp_path / "cache"))
     _tokenizer(tmp_path / "tok")
     tok = AutoTokenizer.from_pretrained(str(tmp_path / "tok"))
-    metadata = {"humaneval_path": str(write_dataset(tmp_path / "mini.jsonl.gz")),
-                "tests": str(write_tests(tmp_path / "tests.jsonl")), "repeats": N}
+    metadata = {
+        "humaneval_path": str(write_dataset(tmp_path / "mini.jsonl.gz")),
+        "tests": str(write_tests(tmp_path / "tests.jsonl")),
+        "repeats": N,
+    }
     requests = bench.task_requests(bench.load_task(metadata), tok, 2)
     assert [n for _, _, n in requests] == [N, N]
     prompt, kwargs, _ = requests[0]
@@ -74,8 +79,9 @@ def test_bare_prompts_are_the_prompts_lm_eval_sends(bench: ModuleType, tmp_path:
 
     lm = ChatLM(tok)
     with pytest.raises(_Stop):
-        evaluate(lm=lm, task_dict=_load(metadata),
-                 limit=2, apply_chat_template=True, confirm_run_unsafe_code=True)
+        evaluate(
+            lm=lm, task_dict=_load(metadata), limit=2, apply_chat_template=True, confirm_run_unsafe_code=True
+        )
     assert sorted(c for c, _ in lm.seen) == sorted(p for p, _, n in requests for _ in range(n))
     assert all(kw == kwargs for c, kw in lm.seen if c == prompt)
     bench.check_same_prompts([p for p, _, _ in requests], N, [c for c, _ in lm.seen], "test")
@@ -87,16 +93,19 @@ def _load(metadata: dict[str, Any]) -> dict[str, Any]:
     from lm_eval.tasks import TaskManager
 
     return TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata=metadata).load(
-        ["humaneval_plus_rm"])
+        ["humaneval_plus_rm"]
+    )
 
 
 def test_table_pairs_each_lm_eval_row_with_its_bare_baseline(bench: ModuleType) -> None:
     Row = bench.Row
-    rows = [Row("vllm", "lm_eval --model vllm --batch_size auto", 10.0, 1000, 80, 2.5, 20.0, 40.0),
-            Row("vllm", "bare LLM.generate (n=8)", 8.0, 1000, 80),
-            Row("vllm", "bare LLM.generate (8 copies, n=1)", 9.0, 1000, 80),
-            Row("hf", "lm_eval --model hf --batch_size 8", 10.0, 500, 80, 1.0, 5.0, 20.0),
-            Row("hf", "bare generate (8 per call)", 10.0, 550, 80)]
+    rows = [
+        Row("vllm", "lm_eval --model vllm --batch_size auto", 10.0, 1000, 80, 2.5, 20.0, 40.0),
+        Row("vllm", "bare LLM.generate (n=8)", 8.0, 1000, 80),
+        Row("vllm", "bare LLM.generate (8 copies, n=1)", 9.0, 1000, 80),
+        Row("hf", "lm_eval --model hf --batch_size 8", 10.0, 500, 80, 1.0, 5.0, 20.0),
+        Row("hf", "bare generate (8 per call)", 10.0, 550, 80),
+    ]
     out = bench.table(rows).splitlines()
     assert len(out) == 2 + len(rows) and all(len(line) == len(out[0]) for line in out)
     vllm = next(line for line in out if "lm_eval --model vllm" in line)
@@ -121,8 +130,10 @@ def test_patched_restores_methods_and_static_methods(bench: ModuleType) -> None:
             return x
 
     acc = bench.Timers()
-    with bench.patched(C, "f", lambda orig: bench._timed(acc, "generate", orig)), \
-            bench.patched(C, "g", lambda orig: lambda x: orig(x) + 1):
+    with (
+        bench.patched(C, "f", lambda orig: bench._timed(acc, "generate", orig)),
+        bench.patched(C, "g", lambda orig: lambda x: orig(x) + 1),
+    ):
         assert C().f() == 1 and C.g(1) == 2 and C().g(1) == 2
     assert acc.generate > 0
     assert C().f() == 1 and C.g(1) == 1 and isinstance(vars(C)["g"], staticmethod)

@@ -23,11 +23,19 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     tmp = tmp_path_factory.mktemp("lmeval")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("RERANKEVAL_CACHE_DIR", str(tmp / "cache"))
-        for var in ("RERANKEVAL_TESTS", "RERANKEVAL_TEST_GENERATOR", "RERANKEVAL_REPEATS",
-                    "RERANKEVAL_SEED_PER_REPEAT"):
+        for var in (
+            "RERANKEVAL_TESTS",
+            "RERANKEVAL_TEST_GENERATOR",
+            "RERANKEVAL_REPEATS",
+            "RERANKEVAL_SEED_PER_REPEAT",
+        ):
             mp.delenv(var, raising=False)
-        yield {"humaneval_path": str(write_dataset(tmp / "mini.jsonl.gz")),
-               "tests": str(write_tests(tmp / "tests.jsonl")), "repeats": N, "workers": 2}
+        yield {
+            "humaneval_path": str(write_dataset(tmp / "mini.jsonl.gz")),
+            "tests": str(write_tests(tmp / "tests.jsonl")),
+            "repeats": N,
+            "workers": 2,
+        }
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +63,9 @@ def evaluate(metadata: dict[str, Any], lm: ScriptedLM | None = None) -> tuple[di
 
     lm = lm or ScriptedLM()
     task_dict = load_task(metadata)
-    res = lm_eval_evaluate(lm=lm, task_dict=task_dict, log_samples=True, bootstrap_iters=0,
-                           confirm_run_unsafe_code=True)
+    res = lm_eval_evaluate(
+        lm=lm, task_dict=task_dict, log_samples=True, bootstrap_iters=0, confirm_run_unsafe_code=True
+    )
     assert res is not None
     return res, lm
 
@@ -106,14 +115,18 @@ def test_local_backends_keep_lm_evals_single_request_with_repeats(standard_run: 
     assert len(row["resps"]) == 1 and len(row["resps"][0]) == N
 
 
-def test_the_reward_model_filter_appears_only_when_a_reward_model_is_configured(inputs: dict[str, Any],
-                                                                              standard_run: Run) -> None:
+def test_the_reward_model_filter_appears_only_when_a_reward_model_is_configured(
+    inputs: dict[str, Any], standard_run: Run
+) -> None:
     assert not any("rerank-rm" in k for k in standard_run[0]["results"]["humaneval_plus_rm"])
     res, _ = evaluate({**inputs, "rm": "oracle-labels"})  # the scorer that reads the known labels
     got = res["results"]["humaneval_plus_rm"]
     assert got["pass@1,rerank-rm"] == pytest.approx(EXPECTED["pass@n,oracle"])
-    row = next(s for s in res["samples"]["humaneval_plus_rm"]
-               if s["filter"] == "rerank-rm" and s["doc"]["task_id"] == "HumanEval/1")
+    row = next(
+        s
+        for s in res["samples"]["humaneval_plus_rm"]
+        if s["filter"] == "rerank-rm" and s["doc"]["task_id"] == "HumanEval/1"
+    )
     assert [c["reward"] for c in parse_row(row["filtered_resps"][0])["candidates"]] == [1.0, 0.0, 1.0, 1.0]
 
 
@@ -138,8 +151,9 @@ def test_greedy_decoding_with_repeats_warns(inputs: dict[str, Any], caplog: pyte
     assert any("greedy" in r.getMessage() for r in caplog.records)
 
 
-def test_repeats_come_from_metadata_over_the_yaml(inputs: dict[str, Any],
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_repeats_come_from_metadata_over_the_yaml(
+    inputs: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("RERANKEVAL_REPEATS", "7")
     assert load_task({**inputs, "repeats": 3})["tasks"]["humaneval_plus_rm"].config.repeats == 3
     meta = {k: v for k, v in inputs.items() if k != "repeats"}
@@ -148,8 +162,7 @@ def test_repeats_come_from_metadata_over_the_yaml(inputs: dict[str, Any],
     assert load_task(meta)["tasks"]["humaneval_plus_rm"].config.repeats == 100
 
 
-def test_exported_samples_hold_the_programs_lm_eval_scored(standard_run: Run,
-                                                          tmp_path: Path) -> None:
+def test_exported_samples_hold_the_programs_lm_eval_scored(standard_run: Run, tmp_path: Path) -> None:
     from rerankeval_lmeval.export import export_samples
 
     res, _ = standard_run
@@ -165,7 +178,8 @@ def test_exported_samples_hold_the_programs_lm_eval_scored(standard_run: Run,
 
 
 def test_metrics_equal_those_of_rerankeval_rerank_on_the_same_samples_and_tests(
-        standard_run: Run, inputs: dict[str, Any], tmp_path: Path) -> None:
+    standard_run: Run, inputs: dict[str, Any], tmp_path: Path
+) -> None:
     from click.testing import CliRunner
 
     from rerankeval.cli.main import _register, cli
@@ -176,11 +190,32 @@ def test_metrics_equal_those_of_rerankeval_rerank_on_the_same_samples_and_tests(
     logged.write_text("".join(json.dumps(s) + "\n" for s in res["samples"]["humaneval_plus_rm"]))
     export_samples(logged, tmp_path / "samples.jsonl")
     _register()
-    run = CliRunner().invoke(cli, ["rerank", "--dataset", "humaneval",
-                                   "--dataset-path", inputs["humaneval_path"],
-                                   "--samples", str(tmp_path / "samples.jsonl"), "--tests", inputs["tests"],
-                                   "--reranker", "first", "--reranker", "coderm", "--reranker", "codet",
-                                   "--bootstrap", "0", "--parallel", "2", "--out", str(tmp_path / "run")])
+    run = CliRunner().invoke(
+        cli,
+        [
+            "rerank",
+            "--dataset",
+            "humaneval",
+            "--dataset-path",
+            inputs["humaneval_path"],
+            "--samples",
+            str(tmp_path / "samples.jsonl"),
+            "--tests",
+            inputs["tests"],
+            "--reranker",
+            "first",
+            "--reranker",
+            "coderm",
+            "--reranker",
+            "codet",
+            "--bootstrap",
+            "0",
+            "--parallel",
+            "2",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+    )
     assert run.exit_code == 0, run.output
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     got = res["results"]["humaneval_plus_rm"]
@@ -192,14 +227,18 @@ def test_metrics_equal_those_of_rerankeval_rerank_on_the_same_samples_and_tests(
 
 
 @pytest.mark.model
-def test_tests_generated_on_the_fly_are_cached_for_the_next_run(inputs: dict[str, Any], tiny_lm_dir: Path,
-                                                                tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tests_generated_on_the_fly_are_cached_for_the_next_run(
+    inputs: dict[str, Any], tiny_lm_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from rerankeval.unittests.artifact import sidecar_path
 
     meta = {k: v for k, v in inputs.items() if k != "tests"}
-    meta |= {"test_generator": f"hf:{tiny_lm_dir}", "test_style": "assert", "n_tests": 2,
-             "tests_cache": str(tmp_path / "tests")}
+    meta |= {
+        "test_generator": f"hf:{tiny_lm_dir}",
+        "test_style": "assert",
+        "n_tests": 2,
+        "tests_cache": str(tmp_path / "tests"),
+    }
     first, _ = evaluate(meta)
     artifacts = list((tmp_path / "tests").glob("humaneval_*.jsonl"))
     generated = [a for a in artifacts if not a.name.endswith(".generations.jsonl")]
@@ -215,16 +254,18 @@ def test_tests_generated_on_the_fly_are_cached_for_the_next_run(inputs: dict[str
 
 
 @pytest.mark.parametrize("fault", ["raise", "nan"])
-def test_a_failing_reward_model_stops_the_task_as_a_harness_fault(inputs: dict[str, Any], fault: str,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_reward_model_stops_the_task_as_a_harness_fault(
+    inputs: dict[str, Any], fault: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import fault_runs
 
     from rerankeval.errors import HarnessFaultError
 
     scorer = fault_runs.TextScorer(fault=fault, fault_after=0)
     monkeypatch.setattr("rerankeval.rerankers.reward_model.make_scorer", lambda spec, **kw: scorer)
-    with pytest.raises(HarnessFaultError,
-                       match="reward model .rm.*(failed|malformed).*Fix the model backend.*re-run lm_eval"):
+    with pytest.raises(
+        HarnessFaultError, match="reward model .rm.*(failed|malformed).*Fix the model backend.*re-run lm_eval"
+    ):
         evaluate({**inputs, "rm": "text"})
 
 

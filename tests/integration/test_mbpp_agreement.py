@@ -101,18 +101,32 @@ BIG_OUTPUT = "BIG = [str(i) for i in range(800_000)]\ndef f(x):\n    return BIG\
 
 
 def test_encoding_a_large_output_is_not_charged_to_the_input_time_limit() -> None:
-    job = CallJob(code=BIG_OUTPUT, entry_point="f", inputs_key="in", time_limits=(0.02,),
-                  overall_timeout_s=30.0,
-                  checker=CheckerRef("sandbox_checkers:expect", "chk"))
+    job = CallJob(
+        code=BIG_OUTPUT,
+        entry_point="f",
+        inputs_key="in",
+        time_limits=(0.02,),
+        overall_timeout_s=30.0,
+        checker=CheckerRef("sandbox_checkers:expect", "chk"),
+    )
     assets = {"in": [[0]], "chk": {"expected": [[str(i) for i in range(800_000)]]}}
     with LocalExecutor(1) as ex:
-        (_, out), = list(ex.run([job], assets))
+        ((_, out),) = list(ex.run([job], assets))
     assert out.completed and [u.status for u in out.units] == ["pass"], out
 
     from evalplus.eval import untrusted_check
 
-    status, _ = untrusted_check("mbpp", BIG_OUTPUT, [[0]], "f", [[str(i) for i in range(800_000)]], 0,
-                                [0.005], fast_check=True, min_time_limit=0.02)
+    status, _ = untrusted_check(
+        "mbpp",
+        BIG_OUTPUT,
+        [[0]],
+        "f",
+        [[str(i) for i in range(800_000)]],
+        0,
+        [0.005],
+        fast_check=True,
+        min_time_limit=0.02,
+    )
     assert status == "pass"  # EvalPlus agrees: its comparison is outside the per-input limit
 
 
@@ -136,16 +150,21 @@ def test_the_judging_process_memory_counts_against_evalplus_programs_only(
     def evalplus_status() -> str:
         return untrusted_check("mbpp", ALLOCATES, [[1]], "f", [1], 0, [0.01], fast_check=True)[0]
 
-    job = CallJob(code=ALLOCATES, entry_point="f", inputs_key="in", time_limits=(5.0,),
-                  overall_timeout_s=20.0,
-                  checker=CheckerRef("sandbox_checkers:expect", "chk"))
+    job = CallJob(
+        code=ALLOCATES,
+        entry_point="f",
+        inputs_key="in",
+        time_limits=(5.0,),
+        overall_timeout_s=20.0,
+        checker=CheckerRef("sandbox_checkers:expect", "chk"),
+    )
     assets = {"in": [[1]], "chk": {"expected": [1]}}
     assert evalplus_status() == "pass"
     ballast = bytes(5 * 1024**3)  # 5 GiB of address space, never touched (no memory used)
     try:
         assert evalplus_status() == "fail"  # MemoryError: the parent's ballast counts against the program
         with LocalExecutor(1) as ex:  # 4 GiB for the program, whatever the harness holds
-            (_, out), = list(ex.run([job], assets))
+            ((_, out),) = list(ex.run([job], assets))
         assert out.completed and [u.status for u in out.units] == ["pass"], out
     finally:
         del ballast
@@ -159,17 +178,22 @@ def test_an_output_that_cannot_be_pickled_is_judged_as_evalplus_judges_it(word: 
     """MBPP's output-not-None tasks (Mbpp/737, 787, 794) return re.Match objects: EvalPlus compares
     them in-process (``expected == (out is not None)``); here they cannot leave the sandbox, and must
     not be scored as a crash."""
-    asset = {"dataset": "mbpp", "entry_point": "check_str", "inputs": [[word]], "expected": [True],
-             "atol": 0}
-    job = CallJob(code=RETURNS_A_MATCH, entry_point="check_str", inputs_key="in", time_limits=(1.0,),
-                  overall_timeout_s=30.0,
-                  checker=CheckerRef("rerankeval_evalplus.compare:make_checker", "chk"))
+    asset = {"dataset": "mbpp", "entry_point": "check_str", "inputs": [[word]], "expected": [True], "atol": 0}
+    job = CallJob(
+        code=RETURNS_A_MATCH,
+        entry_point="check_str",
+        inputs_key="in",
+        time_limits=(1.0,),
+        overall_timeout_s=30.0,
+        checker=CheckerRef("rerankeval_evalplus.compare:make_checker", "chk"),
+    )
     with LocalExecutor(1, preload=("rerankeval_evalplus.compare",)) as ex:
-        (_, out), = list(ex.run([job], {"in": [[word]], "chk": asset}))
+        ((_, out),) = list(ex.run([job], {"in": [[word]], "chk": asset}))
     assert [u.status for u in out.units] == [verdict], out
 
     from evalplus.eval import untrusted_check
 
-    status, _ = untrusted_check("mbpp", RETURNS_A_MATCH, [[word]], "check_str", [True], 0, [1.0],
-                                fast_check=True, min_time_limit=1.0)
+    status, _ = untrusted_check(
+        "mbpp", RETURNS_A_MATCH, [[word]], "check_str", [True], 0, [1.0], fast_check=True, min_time_limit=1.0
+    )
     assert status == verdict

@@ -199,8 +199,10 @@ def test_test_details_gives_fractions_and_the_ranking_metrics(inputs: dict[str, 
     args = _rerank(inputs, "--reranker", "coderm", "--bootstrap", "0", "--test-details")
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
-    gold = {(r["problem_id"], r["index"]): r
-            for r in map(json.loads, (inputs["out"] / "gold.jsonl").read_text().splitlines())}
+    gold = {
+        (r["problem_id"], r["index"]): r
+        for r in map(json.loads, (inputs["out"] / "gold.jsonl").read_text().splitlines())
+    }
     for row in gold.values():
         if row["passed"]:
             assert row["base_frac"] == row["plus_frac"] == 1.0

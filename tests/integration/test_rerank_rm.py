@@ -179,16 +179,38 @@ def test_with_tests_the_unit_test_reward_is_judged_too(tmp_path: Path, scorer: T
 def test_hybrid_takes_the_tests_where_the_verifier_is_wrong(tmp_path: Path, scorer: TableScorer) -> None:
     tests = tmp_path / "tests.jsonl"
     rows = [("P/0", "assert f(3) == 3"), ("P/1", "assert f(3) == 6")]
-    tests.write_text("".join(json.dumps({"task_id": p, "test_id": f"t{i}", "test": t, "style": "assert",
-                                         "generator": "hand", "sample_index": i, "count": 1}) + "\n"
-                             for i, (p, t) in enumerate(rows)))
+    tests.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "task_id": p,
+                    "test_id": f"t{i}",
+                    "test": t,
+                    "style": "assert",
+                    "generator": "hand",
+                    "sample_index": i,
+                    "count": 1,
+                }
+            )
+            + "\n"
+            for i, (p, t) in enumerate(rows)
+        )
+    )
     cfg, cands = _config(tmp_path, "run", tests=tests, time_limit_s=1.0)
     hybrid = RerankerChoice("hybrid", "hybrid", {"rm": "table"})
-    cfg = RerankConfig(**{**cfg.as_dict(), "samples": cfg.samples, "out": cfg.out, "tests": tests,
-                          "rerankers": (*cfg.rerankers, hybrid)})
+    cfg = RerankConfig(
+        **{
+            **cfg.as_dict(),
+            "samples": cfg.samples,
+            "out": cfg.out,
+            "tests": tests,
+            "rerankers": (*cfg.rerankers, hybrid),
+        }
+    )
     cands = [Candidate(c.problem_id, c.index, f"def f(x):\n    {c.code}\n") for c in cands]
-    cfg.samples.write_text("".join(json.dumps({"task_id": c.problem_id, "solution": c.code}) + "\n"
-                                   for c in cands))
+    cfg.samples.write_text(
+        "".join(json.dumps({"task_id": c.problem_id, "solution": c.code}) + "\n" for c in cands)
+    )
     m = run_rerank(cfg, LabelledBenchmark(), cands).metrics
     # P/1: the verifier prefers a wrong candidate (0.7 > 0.6); the one test passes only the right one
     assert m["rerankers"]["rm"]["plus"]["pass@1"] == 0.5

@@ -31,7 +31,7 @@ VLLM_OPTS = "dtype=float32&max_model_len=1024"
 
 
 def _inputs() -> list[ScoreInput]:
-    problem = "def add(a, b):\n    \"\"\"Return a + b.\"\"\"\n"
+    problem = 'def add(a, b):\n    """Return a + b."""\n'
     xs = [ScoreInput.of(problem=problem, candidate="    return a" + " + b" * i) for i in range(1, 6)]
     long_code = "for i in range(10):\n    print(i)\n" * 80
     xs.append(ScoreInput.of(problem="The quick brown fox. " * 200, candidate=long_code))
@@ -84,8 +84,9 @@ def test_label_words_must_be_single_tokens(tiny_lm_dir: Path) -> None:
         s.score(_inputs()[:1], CODE_TEMPLATE)
 
 
-def test_rm_reranker_picks_the_argmax_of_a_real_model(tiny_rm_dir: Path, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rm_reranker_picks_the_argmax_of_a_real_model(
+    tiny_rm_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from rerankeval.core.rerank import RerankItem
     from rerankeval.core.types import Candidate
     from rerankeval.rerankers import load_reranker
@@ -106,19 +107,52 @@ def test_swebench_pipeline_runs_with_a_tiny_verifier(tiny_lm_dir: Path, tmp_path
     from rerankeval.cli.main import _register, cli
 
     inst = tmp_path / "i.jsonl"
-    inst.write_text("".join(json.dumps({"instance_id": f"o__r-{i}", "repo": "o/r",
-                                        "problem_statement": "bug " * 50}) + "\n" for i in range(3)))
+    inst.write_text(
+        "".join(
+            json.dumps({"instance_id": f"o__r-{i}", "repo": "o/r", "problem_statement": "bug " * 50}) + "\n"
+            for i in range(3)
+        )
+    )
     cands = tmp_path / "c.jsonl"
-    rows = [{"instance_id": f"o__r-{i}", "model_name_or_path": "m", "run": f"r{j}",
-             "model_patch": "diff\n+x = 1\n" * (j + 1), "resolved": (i + j) % 2 == 0}
-            for i in range(3) for j in range(3)]
+    rows = [
+        {
+            "instance_id": f"o__r-{i}",
+            "model_name_or_path": "m",
+            "run": f"r{j}",
+            "model_patch": "diff\n+x = 1\n" * (j + 1),
+            "resolved": (i + j) % 2 == 0,
+        }
+        for i in range(3)
+        for j in range(3)
+    ]
     cands.write_text("".join(json.dumps(r) + "\n" for r in rows))
     _register()
-    res = CliRunner().invoke(cli, ["swebench", "rerank", "--instances", str(inst), "--candidates", str(cands),
-                                   "--rm", f"verifier:hf:{tiny_lm_dir}", "-R", "yes=Yes", "-R", "no=No",
-                                   "-R", "max_length=512", "--out", str(tmp_path / "run"), "--n-boot", "10",
-                                   "--no-figures"],
-                             env={"RERANKEVAL_CACHE_DIR": str(tmp_path / "cache")}, catch_exceptions=False)
+    res = CliRunner().invoke(
+        cli,
+        [
+            "swebench",
+            "rerank",
+            "--instances",
+            str(inst),
+            "--candidates",
+            str(cands),
+            "--rm",
+            f"verifier:hf:{tiny_lm_dir}",
+            "-R",
+            "yes=Yes",
+            "-R",
+            "no=No",
+            "-R",
+            "max_length=512",
+            "--out",
+            str(tmp_path / "run"),
+            "--n-boot",
+            "10",
+            "--no-figures",
+        ],
+        env={"RERANKEVAL_CACHE_DIR": str(tmp_path / "cache")},
+        catch_exceptions=False,
+    )
     assert res.exit_code == 0, res.stderr
     m = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert m["model_name"] == "m+rerank.verifier-" + tiny_lm_dir.name and m["n_candidates"] == 9
@@ -129,10 +163,31 @@ def test_swebench_pipeline_runs_with_a_tiny_verifier(tiny_lm_dir: Path, tmp_path
     # a prompt file replaces the verifier's prompt: other tokens, other scores, recorded in run.json
     prompt = tmp_path / "prompt.txt"
     prompt.write_text("### system\nBe strict.\n### user\n{problem}\n{candidate}\nOK? {yes}/{no}\n")
-    base = ["swebench", "rerank", "--instances", str(inst), "--candidates", str(cands), "-R", "yes=Yes",
-            "-R", "no=No", "-R", "max_length=512", "--n-boot", "10", "--no-figures", "--prompt", str(prompt)]
-    res = CliRunner().invoke(cli, [*base, "--rm", f"verifier:hf:{tiny_lm_dir}", "--out", str(tmp_path / "p")],
-                             env={"RERANKEVAL_CACHE_DIR": str(tmp_path / "cache")}, catch_exceptions=False)
+    base = [
+        "swebench",
+        "rerank",
+        "--instances",
+        str(inst),
+        "--candidates",
+        str(cands),
+        "-R",
+        "yes=Yes",
+        "-R",
+        "no=No",
+        "-R",
+        "max_length=512",
+        "--n-boot",
+        "10",
+        "--no-figures",
+        "--prompt",
+        str(prompt),
+    ]
+    res = CliRunner().invoke(
+        cli,
+        [*base, "--rm", f"verifier:hf:{tiny_lm_dir}", "--out", str(tmp_path / "p")],
+        env={"RERANKEVAL_CACHE_DIR": str(tmp_path / "cache")},
+        catch_exceptions=False,
+    )
     assert res.exit_code == 0, res.stderr
     other = [json.loads(x) for x in (tmp_path / "p" / "rm_scores.jsonl").read_text().splitlines()]
     assert [r["n_tokens"] for r in other] != [r["n_tokens"] for r in rows]
@@ -140,8 +195,11 @@ def test_swebench_pipeline_runs_with_a_tiny_verifier(tiny_lm_dir: Path, tmp_path
     meta = json.loads((tmp_path / "p" / "run.json").read_text())
     assert meta["template"].startswith("swebench-patch+prompt-")
     assert meta["prompt"]["messages"][0] == ["system", "Be strict."]
-    res = CliRunner().invoke(cli, [*base, "--rm", "oracle-labels", "--out", str(tmp_path / "o")],
-                             env={"RERANKEVAL_CACHE_DIR": str(tmp_path / "cache")})
+    res = CliRunner().invoke(
+        cli,
+        [*base, "--rm", "oracle-labels", "--out", str(tmp_path / "o")],
+        env={"RERANKEVAL_CACHE_DIR": str(tmp_path / "cache")},
+    )
     assert res.exit_code == 1 and "--prompt sets a yes/no verifier's prompt" in res.stderr
 
 
@@ -163,9 +221,23 @@ def serve(tmp_path: Path) -> Iterator[Any]:
         port = _free_port()
         log = open(tmp_path / f"server{port}.log", "wb")  # noqa: SIM115 - closed with the process
         env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_ENABLE_V1_MULTIPROCESSING": "0"}
-        argv = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model),
-                "--host", "127.0.0.1", "--port", str(port), "--enforce-eager", "--dtype", "float32",
-                "--max-model-len", "1024", *extra]
+        argv = [
+            sys.executable,
+            "-m",
+            "vllm.entrypoints.openai.api_server",
+            "--model",
+            str(model),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--enforce-eager",
+            "--dtype",
+            "float32",
+            "--max-model-len",
+            "1024",
+            *extra,
+        ]
         p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         procs.append(p)
         deadline = time.monotonic() + 240
@@ -189,8 +261,9 @@ def serve(tmp_path: Path) -> Iterator[Any]:
 
 
 @pytest.mark.slow
-def test_openai_server_verifier_and_head_match_transformers(tiny_lm_dir: Path, tiny_rm_dir: Path,
-                                                            serve: Any) -> None:
+def test_openai_server_verifier_and_head_match_transformers(
+    tiny_lm_dir: Path, tiny_rm_dir: Path, serve: Any
+) -> None:
     url = serve(tiny_lm_dir)
     remote = make_scorer(f"verifier:openai:{url}#{tiny_lm_dir}", batch_size=4, **LABELS)
     local = make_scorer(f"verifier:hf:{tiny_lm_dir}", max_length=1024, batch_size=4, **LABELS)
@@ -200,5 +273,7 @@ def test_openai_server_verifier_and_head_match_transformers(tiny_lm_dir: Path, t
     url = serve(tiny_rm_dir, "--runner", "pooling")
     remote = make_scorer(f"openai:{url}#{tiny_rm_dir}", batch_size=4)
     local = make_scorer(f"hf:{tiny_rm_dir}", max_length=1024, batch_size=4)
-    _close([r.score for r in remote.score(_inputs(), CODE_TEMPLATE)],
-           [r.score for r in local.score(_inputs(), CODE_TEMPLATE)])
+    _close(
+        [r.score for r in remote.score(_inputs(), CODE_TEMPLATE)],
+        [r.score for r in local.score(_inputs(), CODE_TEMPLATE)],
+    )

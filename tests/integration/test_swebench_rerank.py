@@ -45,8 +45,21 @@ def _write(tmp_path: Path) -> tuple[Path, Path, Path]:
 
 def _oracle_args(inst: Path, a: Path, b: Path, out: Path, *extra: str) -> list[str]:
     """``swebench rerank`` of both candidate files with the oracle-labels scorer."""
-    return ["swebench", "rerank", "--instances", str(inst), "--candidates", str(a), "--candidates", str(b),
-            "--rm", "oracle-labels", "--out", str(out), *extra]
+    return [
+        "swebench",
+        "rerank",
+        "--instances",
+        str(inst),
+        "--candidates",
+        str(a),
+        "--candidates",
+        str(b),
+        "--rm",
+        "oracle-labels",
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 def _invoke(args: list[str], env: dict[str, str]) -> tuple[int, str, str]:
@@ -284,22 +297,36 @@ def _install_last_reranker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     info.mkdir(parents=True)
     (site / "fake_swe_plugin_mod.py").write_text(LAST_RERANKER, encoding="utf-8")
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-swe-plugin\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text("[rerankeval.rerankers]\n"
-                                           "last = fake_swe_plugin_mod:LastReranker\n")
+    (info / "entry_points.txt").write_text(
+        "[rerankeval.rerankers]\nlast = fake_swe_plugin_mod:LastReranker\n"
+    )
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.delenv("RERANKEVAL_PLUGINS", raising=False)
 
 
-def test_registry_rerankers_run_on_swebench_without_a_reward_model(tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_registry_rerankers_run_on_swebench_without_a_reward_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """first / random / oracle and a third-party reranker pick patches; the first one writes
     predictions.jsonl; no candidate is scored and no reward-model metric is made up."""
     _install_last_reranker(tmp_path, monkeypatch)
     inst, a, b = _write(tmp_path)
     out = tmp_path / "run"
-    args = ["swebench", "rerank", "--instances", str(inst), "--candidates", str(a), "--candidates", str(b),
-            "--out", str(out), "--n-boot", "0", *[x for r in ("last", "first", "random", "oracle")
-                                                 for x in ("--reranker", r)]]
+    args = [
+        "swebench",
+        "rerank",
+        "--instances",
+        str(inst),
+        "--candidates",
+        str(a),
+        "--candidates",
+        str(b),
+        "--out",
+        str(out),
+        "--n-boot",
+        "0",
+        *[x for r in ("last", "first", "random", "oracle") for x in ("--reranker", r)],
+    ]
     code, stdout, stderr = _invoke(args, {"RERANKEVAL_CACHE_DIR": str(tmp_path / "cache")})
     assert code == 0, stderr
     m = json.loads((out / "metrics.json").read_text())
@@ -314,7 +341,11 @@ def test_registry_rerankers_run_on_swebench_without_a_reward_model(tmp_path: Pat
     assert {p["model_name_or_path"] for p in preds} == {"ensemble-2-models+rerank.last"}
     assert [p["model_patch"] for p in preds][:3] == ["diff B o__r-1", "diff B o__r-2", "diff B o__r-3"]
     assert sorted(p.name for p in (out / "predictions").iterdir()) == [
-        "first.jsonl", "last.jsonl", "oracle.jsonl", "random.jsonl"]
+        "first.jsonl",
+        "last.jsonl",
+        "oracle.jsonl",
+        "random.jsonl",
+    ]
     assert not (out / "rm_scores.jsonl").exists() and not (out / "report").exists()
     meta = json.loads((out / "run.json").read_text())
     assert [(r["label"], r["dist"]) for r in meta["rerankers"]][0] == ("last", "fake-swe-plugin")
@@ -324,12 +355,16 @@ def test_registry_rerankers_run_on_swebench_without_a_reward_model(tmp_path: Pat
     assert json.loads(stdout)["selection"] == sel  # recomputed from the saved rankings and labels
 
 
-@pytest.mark.parametrize("extra, message", [
-    (("--reranker", "coderm"), "reads a pass matrix of generated tests"),
-    (("--reranker", "first", "--reranker", "first"), "given twice"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (("--reranker", "coderm"), "reads a pass matrix of generated tests"),
+        (("--reranker", "first", "--reranker", "first"), "given twice"),
+    ],
+)
 def test_rerankers_that_cannot_run_on_swebench_are_refused_before_any_work(
-        tmp_path: Path, extra: tuple[str, ...], message: str) -> None:
+    tmp_path: Path, extra: tuple[str, ...], message: str
+) -> None:
     inst, a, _ = _write(tmp_path)
     out = tmp_path / "run"
     args = ["swebench", "rerank", "--instances", str(inst), "--candidates", str(a), "--out", str(out), *extra]
@@ -341,10 +376,26 @@ def test_rerankers_that_cannot_run_on_swebench_are_refused_before_any_work(
 def test_the_oracle_is_refused_where_candidates_are_unlabelled(tmp_path: Path) -> None:
     inst, a, _ = _write(tmp_path)
     bare = tmp_path / "bare.jsonl"
-    bare.write_text("".join(json.dumps({k: v for k, v in json.loads(x).items() if k != "resolved"}) + "\n"
-                            for x in a.read_text().splitlines()))
-    args = ["swebench", "rerank", "--instances", str(inst), "--candidates", str(bare), "--out",
-            str(tmp_path / "r"), "--reranker", "first", "--reranker", "oracle"]
+    bare.write_text(
+        "".join(
+            json.dumps({k: v for k, v in json.loads(x).items() if k != "resolved"}) + "\n"
+            for x in a.read_text().splitlines()
+        )
+    )
+    args = [
+        "swebench",
+        "rerank",
+        "--instances",
+        str(inst),
+        "--candidates",
+        str(bare),
+        "--out",
+        str(tmp_path / "r"),
+        "--reranker",
+        "first",
+        "--reranker",
+        "oracle",
+    ]
     code, _, stderr = _invoke(args, {})
     assert code == 1 and "reranker 'oracle' reads the labels" in stderr, stderr
     code, _, stderr = _invoke([*args[:-2], "--no-figures"], {"RERANKEVAL_CACHE_DIR": str(tmp_path / "c")})

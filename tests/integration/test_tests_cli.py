@@ -26,11 +26,23 @@ def test_import_codet_writes_a_valid_artifact(shared_data: Path, tmp_path: Path)
     with open(shared_data / CODET) as f:
         head.write_text("".join(next(f) for _ in range(3)))  # HumanEval/0, /1, /10 (sorted as text)
     out = tmp_path / "tests.jsonl"
-    info = _invoke("import", "--format", "codet", str(head), "--out", str(out),
-                   "--source", str(shared_data / "codet" / "HumanEval_for_test_case_generation.jsonl"))
+    info = _invoke(
+        "import",
+        "--format",
+        "codet",
+        str(head),
+        "--out",
+        str(out),
+        "--source",
+        str(shared_data / "codet" / "HumanEval_for_test_case_generation.jsonl"),
+    )
     rows = read_tests(out)
-    assert info == {"out": str(out), "tests": len(rows), "tasks": 3,
-                    "generator": "codet:HumanEval_head_test_case"}
+    assert info == {
+        "out": str(out),
+        "tests": len(rows),
+        "tasks": 3,
+        "generator": "codet:HumanEval_head_test_case",
+    }
     assert {r.task_id for r in rows} == {"HumanEval/0", "HumanEval/1", "HumanEval/10"}
     assert sum(r.task_id == "HumanEval/0" for r in rows) == 129
     assert sum(r.task_id == "HumanEval/1" for r in rows) == 256
@@ -48,12 +60,29 @@ def test_import_refuses_to_overwrite(tmp_path: Path) -> None:
 
 @pytest.mark.realdata
 @pytest.mark.model
-def test_generate_with_hf_writes_generations_and_resumes(tiny_lm_dir: Path, shared_data: Path,
-                                                         tmp_path: Path) -> None:
+def test_generate_with_hf_writes_generations_and_resumes(
+    tiny_lm_dir: Path, shared_data: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "tests.jsonl"
-    args = ["generate", "--dataset", "humaneval", "--dataset-path",
-            str(shared_data / "humanevalplus" / "HumanEvalPlus.jsonl.gz"), "--generator", f"hf:{tiny_lm_dir}",
-            "-n", "3", "--style", "assert", "--limit", "2", "--max-tokens", "16", "--out", str(out)]
+    args = [
+        "generate",
+        "--dataset",
+        "humaneval",
+        "--dataset-path",
+        str(shared_data / "humanevalplus" / "HumanEvalPlus.jsonl.gz"),
+        "--generator",
+        f"hf:{tiny_lm_dir}",
+        "-n",
+        "3",
+        "--style",
+        "assert",
+        "--limit",
+        "2",
+        "--max-tokens",
+        "16",
+        "--out",
+        str(out),
+    ]
     info = _invoke(*args)
     assert (info["problems"], info["skipped"], info["generator"]) == (2, 0, f"hf:{tiny_lm_dir}")
     side = [json.loads(line) for line in sidecar_path(out).read_text().splitlines()]

@@ -9,9 +9,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCS = [ROOT / "README.md", ROOT / "tasks" / "lmeval" / "humaneval_plus_rm.yaml",
-        *sorted((ROOT / "results" / "reference").glob("lmeval_*/README.md")),
-        *sorted((ROOT / "results" / "reference").glob("lmeval_*/*.sh"))]
+DOCS = [
+    ROOT / "README.md",
+    ROOT / "tasks" / "lmeval" / "humaneval_plus_rm.yaml",
+    *sorted((ROOT / "results" / "reference").glob("lmeval_*/README.md")),
+    *sorted((ROOT / "results" / "reference").glob("lmeval_*/*.sh")),
+]
 
 
 def commands(text: str) -> list[str]:
@@ -31,8 +34,10 @@ def commands(text: str) -> list[str]:
 
 def test_the_parser_joins_continuations() -> None:
     text = "x\n# lm_eval --model vllm --model_args a \\\n#   --batch_size auto\nlm_eval --model hf -t t\n"
-    assert commands(text) == ["lm_eval --model vllm --model_args a  --batch_size auto",
-                              "lm_eval --model hf -t t"]
+    assert commands(text) == [
+        "lm_eval --model vllm --model_args a  --batch_size auto",
+        "lm_eval --model hf -t t",
+    ]
 
 
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(ROOT)))

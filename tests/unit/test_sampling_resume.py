@@ -151,8 +151,16 @@ def test_prompts_and_stops_are_the_lm_eval_tasks(tmp_path: Path) -> None:
     seen: list[tuple[object, object]] = []
 
     class Recorder(Seeded):
-        def generate_detailed(self, prompts, n=1, temperature=0.8, top_p=0.95,  # type: ignore[no-untyped-def]
-                              max_tokens=512, stop=None, seed=None):
+        def generate_detailed(
+            self,
+            prompts,
+            n=1,
+            temperature=0.8,
+            top_p=0.95,  # type: ignore[no-untyped-def]
+            max_tokens=512,
+            stop=None,
+            seed=None,
+        ):
             seen.append((prompts[0], stop))
             return super().generate_detailed(prompts, n, temperature, top_p, max_tokens, stop, seed)
 

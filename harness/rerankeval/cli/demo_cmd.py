@@ -64,10 +64,20 @@ DEFAULT_TESTER = "vllm:qwen2.5-coder-0.5b"
     show_default=True,
     help="Test generations per problem (an assert generation holds several tests).",
 )
-@click.option("--max-tokens", type=click.IntRange(min=1), default=320, show_default=True,
-              help="Tokens per sampled program.")
-@click.option("--tests-max-tokens", type=click.IntRange(min=1), default=128, show_default=True,
-              help="Tokens per test generation (CodeT keeps the first 5 asserts of each).")
+@click.option(
+    "--max-tokens",
+    type=click.IntRange(min=1),
+    default=320,
+    show_default=True,
+    help="Tokens per sampled program.",
+)
+@click.option(
+    "--tests-max-tokens",
+    type=click.IntRange(min=1),
+    default=128,
+    show_default=True,
+    help="Tokens per test generation (CodeT keeps the first 5 asserts of each).",
+)
 @click.option(
     "--out", type=click.Path(path_type=Path, file_okay=False), default=Path("runs/demo"), show_default=True
 )
@@ -128,8 +138,9 @@ def demo(
         step("prepare models", t)
     click.echo(f"[1/4] {n} programs for each of the first {limit} {dataset} problems from {model}", err=True)
     t = time.monotonic()
-    ctx.invoke(samples_generate, model=model, n=n, out=samples, max_tokens=max_tokens, overwrite=True,
-               **common)
+    ctx.invoke(
+        samples_generate, model=model, n=n, out=samples, max_tokens=max_tokens, overwrite=True, **common
+    )
     step("sample programs", t)
     if test_generator != model:
         release_engines()  # the policy's memory goes back before the test generator loads
@@ -138,8 +149,14 @@ def demo(
     )
     t = time.monotonic()
     ctx.invoke(
-        tests_generate, spec=test_generator, n=tests_n, style=style, max_tokens=tests_max_tokens, out=tests,
-        overwrite=True, **common
+        tests_generate,
+        spec=test_generator,
+        n=tests_n,
+        style=style,
+        max_tokens=tests_max_tokens,
+        out=tests,
+        overwrite=True,
+        **common,
     )
     step("generate tests", t)
     release_engines()

@@ -19,8 +19,12 @@ def lmeval() -> None:
 
 @lmeval.command("install-tasks")
 @click.option("--uninstall", is_flag=True, help="Remove the YAMLs an earlier install-tasks copied.")
-@click.option("--target", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Destination folder (default: <installed lm_eval>/tasks/rerankeval).")
+@click.option(
+    "--target",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Destination folder (default: <installed lm_eval>/tasks/rerankeval).",
+)
 def install_tasks(uninstall: bool, target: Path | None) -> None:
     """Make `lm_eval --tasks humaneval_plus_rm` work without --include_path."""
     from rerankeval_lmeval.install import install_tasks as install
@@ -34,14 +38,21 @@ def install_tasks(uninstall: bool, target: Path | None) -> None:
     if report.in_place:
         click.echo(f"{report.target}: the task YAMLs are installed there already (wheel install)")
         return
-    click.echo(f"{report.target}: {len(report.written)} written, {len(report.unchanged)} unchanged"
-               + (f", {len(report.removed)} stale removed" if report.removed else ""))
+    click.echo(
+        f"{report.target}: {len(report.written)} written, {len(report.unchanged)} unchanged"
+        + (f", {len(report.removed)} stale removed" if report.removed else "")
+    )
 
 
 @lmeval.command("export-samples")
 @click.argument("log_samples", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="EvalPlus samples .jsonl to write (task_id, solution).")
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="EvalPlus samples .jsonl to write (task_id, solution).",
+)
 def export_samples(log_samples: Path, out: Path) -> None:
     """Write the programs of LOG_SAMPLES (lm-eval's samples_<task>_<time>.jsonl) as EvalPlus samples."""
     from rerankeval_lmeval.export import export_samples as export

@@ -14,8 +14,9 @@ from rerankeval.core.types import Problem
 log = logging.getLogger(__name__)
 
 
-def _problems(dataset: str, dataset_path: Path | None, limit: int | None,
-              task_ids: tuple[str, ...]) -> list[Problem]:
+def _problems(
+    dataset: str, dataset_path: Path | None, limit: int | None, task_ids: tuple[str, ...]
+) -> list[Problem]:
     """HumanEval+/MBPP+ problems as core Problems, in dataset order."""
     from rerankeval.errors import InputError
     from rerankeval_evalplus import load_dataset
@@ -25,8 +26,12 @@ def _problems(dataset: str, dataset_path: Path | None, limit: int | None,
     if task_ids:
         unknown = sorted(set(task_ids) - set(ds.problems))
         if unknown:
-            raise InputError.at(ds.path, None, f"unknown task ids {', '.join(unknown)}",
-                                f"Use ids of {dataset}, e.g. {items[0]['task_id']}")
+            raise InputError.at(
+                ds.path,
+                None,
+                f"unknown task ids {', '.join(unknown)}",
+                f"Use ids of {dataset}, e.g. {items[0]['task_id']}",
+            )
         items = [p for p in items if p["task_id"] in set(task_ids)]
     if limit is not None:
         items = items[:limit]
@@ -39,36 +44,76 @@ def tests() -> None:
 
 
 @tests.command("generate")
-@click.option("--dataset", type=click.Choice(["humaneval", "mbpp"]), required=True,
-              help="HumanEval+ or MBPP+.")
-@click.option("--dataset-path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="EvalPlus release file (default: the override variable or EvalPlus's download).")
-@click.option("--generator", "spec", required=True,
-              help="Backend spec: vllm:MODEL, hf:MODEL, openai:URL#MODEL or smollm2.")
-@click.option("-n", "n", type=click.IntRange(min=1), default=100, show_default=True,
-              help="Generations per problem.")
-@click.option("--style", type=click.Choice(["unittest", "assert"]), default="unittest", show_default=True,
-              help="unittest: CodeRM-8B prompt, one TestCase class per test; assert: CodeT prompt.")
+@click.option(
+    "--dataset", type=click.Choice(["humaneval", "mbpp"]), required=True, help="HumanEval+ or MBPP+."
+)
+@click.option(
+    "--dataset-path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="EvalPlus release file (default: the override variable or EvalPlus's download).",
+)
+@click.option(
+    "--generator",
+    "spec",
+    required=True,
+    help="Backend spec: vllm:MODEL, hf:MODEL, openai:URL#MODEL or smollm2.",
+)
+@click.option(
+    "-n", "n", type=click.IntRange(min=1), default=100, show_default=True, help="Generations per problem."
+)
+@click.option(
+    "--style",
+    type=click.Choice(["unittest", "assert"]),
+    default="unittest",
+    show_default=True,
+    help="unittest: CodeRM-8B prompt, one TestCase class per test; assert: CodeT prompt.",
+)
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first K problems.")
 @click.option("--task-id", "task_ids", multiple=True, help="Only these problems (repeatable).")
 @click.option("--temperature", type=Finite(min=0), default=None, help="Default 0.8.")
-@click.option("--top-p", type=Finite(min=0, max=1, min_open=True), default=None,
-              help="Default 0.95.")
-@click.option("--max-tokens", type=click.IntRange(min=1), default=None,
-              help="Default 2048 (unittest) or 300 (assert).")
+@click.option("--top-p", type=Finite(min=0, max=1, min_open=True), default=None, help="Default 0.95.")
+@click.option(
+    "--max-tokens", type=click.IntRange(min=1), default=None, help="Default 2048 (unittest) or 300 (assert)."
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Base seed (problem g gets seed + g*n).")
-@click.option("--code-in-prompt", type=click.Choice(["stub", "canonical"]), default="stub", show_default=True,
-              help="unittest: the code shown to the test writer (canonical leaks the reference answer).")
-@click.option("--batch-problems", type=click.IntRange(min=1), default=8, show_default=True,
-              help="Problems per generator call.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="tests.jsonl to write.")
+@click.option(
+    "--code-in-prompt",
+    type=click.Choice(["stub", "canonical"]),
+    default="stub",
+    show_default=True,
+    help="unittest: the code shown to the test writer (canonical leaks the reference answer).",
+)
+@click.option(
+    "--batch-problems",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Problems per generator call.",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="tests.jsonl to write."
+)
 @click.option("--resume", is_flag=True, help="Continue a run that wrote to --out.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out.")
-def generate(dataset: str, dataset_path: Path | None, spec: str, n: int, style: str, limit: int | None,
-             task_ids: tuple[str, ...], temperature: float | None, top_p: float | None,
-             max_tokens: int | None, seed: int, code_in_prompt: str, batch_problems: int, out: Path,
-             resume: bool, overwrite: bool) -> None:
+def generate(
+    dataset: str,
+    dataset_path: Path | None,
+    spec: str,
+    n: int,
+    style: str,
+    limit: int | None,
+    task_ids: tuple[str, ...],
+    temperature: float | None,
+    top_p: float | None,
+    max_tokens: int | None,
+    seed: int,
+    code_in_prompt: str,
+    batch_problems: int,
+    out: Path,
+    resume: bool,
+    overwrite: bool,
+) -> None:
     """Sample unit tests for a benchmark's problems with a model."""
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
@@ -78,38 +123,82 @@ def generate(dataset: str, dataset_path: Path | None, spec: str, n: int, style: 
 
     problems = _problems(dataset, dataset_path, limit, task_ids)
     generator = load_generator(spec)
-    config = GenerationConfig(style=style, n=n, temperature=temperature, top_p=top_p,  # type: ignore[arg-type]
-                              max_tokens=max_tokens, seed=seed, code_in_prompt=code_in_prompt,  # type: ignore[arg-type]
-                              batch_problems=batch_problems)
+    config = GenerationConfig(
+        style=style,  # type: ignore[arg-type]
+        n=n,
+        temperature=temperature,
+        top_p=top_p,
+        max_tokens=max_tokens,
+        seed=seed,
+        code_in_prompt=code_in_prompt,  # type: ignore[arg-type]
+        batch_problems=batch_problems,
+    )
     bar = tqdm(total=len(problems), unit="problem", disable=None, desc="tests")
     with logging_redirect_tqdm(), bar:
-        summary = generate_tests(problems, generator, out, config, resume=resume, overwrite=overwrite,
-                                 progress=bar.update)
+        summary = generate_tests(
+            problems, generator, out, config, resume=resume, overwrite=overwrite, progress=bar.update
+        )
     info = summary_dict(summary)
     if summary.problems_without_tests:
-        log.warning("%d problems got no usable test: %s", len(summary.problems_without_tests),
-                    ", ".join(summary.problems_without_tests[:10]))
-    click.echo(json.dumps({"out": str(out), "generator": generator.spec, **info,
-                           "problems_without_tests": len(summary.problems_without_tests)}))
+        log.warning(
+            "%d problems got no usable test: %s",
+            len(summary.problems_without_tests),
+            ", ".join(summary.problems_without_tests[:10]),
+        )
+    click.echo(
+        json.dumps(
+            {
+                "out": str(out),
+                "generator": generator.spec,
+                **info,
+                "problems_without_tests": len(summary.problems_without_tests),
+            }
+        )
+    )
 
 
 @tests.command("import")
-@click.option("--format", "fmt", type=click.Choice(["codet", "coderm"]), required=True,
-              help="codet: CodeT's *_test_case.jsonl; coderm: CodeRM's ut_<model>_<n>.jsonl.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["codet", "coderm"]),
+    required=True,
+    help="codet: CodeT's *_test_case.jsonl; coderm: CodeRM's ut_<model>_<n>.jsonl.",
+)
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--source", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="codet: the *_for_test_case_generation.jsonl the samples came from "
-              "(default: next to PATH).")
-@click.option("--dataset", type=click.Choice(["humaneval", "mbpp"]), default=None,
-              help="coderm: drop redefinitions of each problem's function (needs its entry points).")
+@click.option(
+    "--source",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="codet: the *_for_test_case_generation.jsonl the samples came from (default: next to PATH).",
+)
+@click.option(
+    "--dataset",
+    type=click.Choice(["humaneval", "mbpp"]),
+    default=None,
+    help="coderm: drop redefinitions of each problem's function (needs its entry points).",
+)
 @click.option("--dataset-path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None)
-@click.option("--generator", "name", default=None, help="Generator name recorded in the rows "
-              "(default: codet:<file stem> or coderm:<file stem>).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="tests.jsonl to write.")
+@click.option(
+    "--generator",
+    "name",
+    default=None,
+    help="Generator name recorded in the rows (default: codet:<file stem> or coderm:<file stem>).",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="tests.jsonl to write."
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out.")
-def import_(fmt: str, path: Path, source: Path | None, dataset: str | None, dataset_path: Path | None,
-            name: str | None, out: Path, overwrite: bool) -> None:
+def import_(
+    fmt: str,
+    path: Path,
+    source: Path | None,
+    dataset: str | None,
+    dataset_path: Path | None,
+    name: str | None,
+    out: Path,
+    overwrite: bool,
+) -> None:
     """Convert released unit tests (CodeT, CodeRM) in PATH into a tests.jsonl."""
     from rerankeval.errors import RunExistsError
     from rerankeval.unittests.artifact import write_tests
@@ -126,5 +215,13 @@ def import_(fmt: str, path: Path, source: Path | None, dataset: str | None, data
         rows = import_coderm(path, entry_points=entry_points, generator=name)
     count = write_tests(out, rows)
     tasks = len({r.task_id for r in rows})
-    click.echo(json.dumps({"out": str(out), "tests": count, "tasks": tasks,
-                           "generator": rows[0].generator if rows else name}))
+    click.echo(
+        json.dumps(
+            {
+                "out": str(out),
+                "tests": count,
+                "tasks": tasks,
+                "generator": rows[0].generator if rows else name,
+            }
+        )
+    )

@@ -219,8 +219,13 @@ def cross_fit(cands: Sequence[Candidate], method: Method, n_folds: int = 5, seed
 
 def applied(cands: Sequence[Candidate], m: CalibrationMap) -> CrossFit:
     """``m`` (fitted elsewhere, e.g. on another run) applied to every candidate: no fold, no refit."""
-    return CrossFit(raw=tuple(_sigmoid(c.z) for c in cands), calibrated=tuple(m.apply(c.z) for c in cands),
-                    fold=tuple(-1 for _ in cands), maps=(), full=m)
+    return CrossFit(
+        raw=tuple(_sigmoid(c.z) for c in cands),
+        calibrated=tuple(m.apply(c.z) for c in cands),
+        fold=tuple(-1 for _ in cands),
+        maps=(),
+        full=m,
+    )
 
 
 def _figures(

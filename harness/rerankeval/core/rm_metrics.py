@@ -64,8 +64,11 @@ class ScoredProblem:
 
     def __post_init__(self) -> None:
         n = len(self.labels)
-        if (len(self.scores) != n or (self.probs is not None and len(self.probs) != n)
-                or (self.fractions is not None and len(self.fractions) != n)):
+        if (
+            len(self.scores) != n
+            or (self.probs is not None and len(self.probs) != n)
+            or (self.fractions is not None and len(self.fractions) != n)
+        ):
             raise ValueError(f"{self.problem_id}: scores, labels, probs and fractions differ in length")
 
 
@@ -190,7 +193,7 @@ def roc_auc(scores: Sequence[float], labels: Sequence[bool]) -> float:
         while j + 1 < len(order) and scores[order[j + 1]] == scores[order[i]]:
             j += 1
         mid_rank = (i + j) / 2 + 1  # 1-based mid-rank of the tied run i..j
-        rank_sum_pos += mid_rank * sum(1 for t in order[i:j + 1] if labels[t])
+        rank_sum_pos += mid_rank * sum(1 for t in order[i : j + 1] if labels[t])
         i = j + 1
     u = rank_sum_pos - n_pos * (n_pos + 1) / 2
     return u / (n_pos * n_neg)
@@ -233,8 +236,13 @@ class CalibrationBin:
     frac_pos: float
 
     def as_dict(self) -> dict[str, float | int]:
-        return {"lo": self.lo, "hi": self.hi, "count": self.count, "mean_prob": self.mean_prob,
-                "frac_pos": self.frac_pos}
+        return {
+            "lo": self.lo,
+            "hi": self.hi,
+            "count": self.count,
+            "mean_prob": self.mean_prob,
+            "frac_pos": self.frac_pos,
+        }
 
 
 def _bin_stats(lo: float, hi: float, members: Sequence[tuple[float, bool]]) -> CalibrationBin:
@@ -244,8 +252,9 @@ def _bin_stats(lo: float, hi: float, members: Sequence[tuple[float, bool]]) -> C
     return CalibrationBin(lo, hi, n, sum(p for p, _ in members) / n, sum(1 for _, y in members if y) / n)
 
 
-def reliability_bins(probs: Sequence[float], labels: Sequence[bool], n_bins: int = 10,
-                     strategy: BinStrategy = "uniform") -> list[CalibrationBin]:
+def reliability_bins(
+    probs: Sequence[float], labels: Sequence[bool], n_bins: int = 10, strategy: BinStrategy = "uniform"
+) -> list[CalibrationBin]:
     """Bins of a reliability diagram.
 
     ``uniform``: ``n_bins`` equal-width bins over [0, 1]; bin b holds p in [b/B, (b+1)/B), the last
@@ -275,7 +284,7 @@ def reliability_bins(probs: Sequence[float], labels: Sequence[bool], n_bins: int
         out, start = [], 0
         for b in range(n_bins):
             size = base + (1 if b < extra else 0)
-            chunk = ordered[start:start + size]
+            chunk = ordered[start : start + size]
             start += size
             if chunk:
                 out.append(_bin_stats(chunk[0][0], chunk[-1][0], chunk))
@@ -283,8 +292,9 @@ def reliability_bins(probs: Sequence[float], labels: Sequence[bool], n_bins: int
     raise ValueError(f"unknown bin strategy {strategy!r}; use 'uniform' or 'quantile'")
 
 
-def expected_calibration_error(probs: Sequence[float], labels: Sequence[bool], n_bins: int = 10,
-                               strategy: BinStrategy = "uniform") -> float:
+def expected_calibration_error(
+    probs: Sequence[float], labels: Sequence[bool], n_bins: int = 10, strategy: BinStrategy = "uniform"
+) -> float:
     """ECE = sum over bins of (count / N) * |frac_pos - mean_prob| (NaN when there are no candidates).
 
     Raises:
@@ -309,8 +319,13 @@ def brier_score(probs: Sequence[float], labels: Sequence[bool]) -> float:
 # bootstrap over problems
 
 
-def bootstrap(problems: Sequence[T], statistic: Callable[[Sequence[T]], float], n_boot: int = 1000,
-              seed: int = 0, level: float = 0.95) -> Interval:
+def bootstrap(
+    problems: Sequence[T],
+    statistic: Callable[[Sequence[T]], float],
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> Interval:
     """Percentile interval of ``statistic`` over problems resampled with replacement.
 
     Replicates where the statistic is undefined (NaN, e.g. an AUC drawn with one class only)

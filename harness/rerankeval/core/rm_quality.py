@@ -95,15 +95,18 @@ def within_problem_auc(problems: Sequence[ScoredProblem]) -> float:
     return _nanmean(problem_aucs(problems))
 
 
-def per_problem_at_k(problems: Sequence[ScoredProblem], k: int,
-                     which: Literal["rm", "random", "oracle"]) -> list[float]:
+def per_problem_at_k(
+    problems: Sequence[ScoredProblem], k: int, which: Literal["rm", "random", "oracle"]
+) -> list[float]:
     """RM@k, random@k or oracle@k of each problem (NaN for a problem without candidates)."""
+
     def one(p: ScoredProblem) -> float:
         if not p.labels:
             return float("nan")
         if which == "rm":
             return best_of_k(p.scores, p.labels, k)
         return random_at_k(p.labels, k) if which == "random" else oracle_at_k(p.labels, k)
+
     return [one(p) for p in problems]
 
 
@@ -132,12 +135,17 @@ def _weighted_mean(values: Sequence[float]) -> Callable[[Weights], float]:
             if wi and not math.isnan(v):
                 num, den = num + wi * v, den + wi
         return num / den if den else float("nan")
+
     return stat
 
 
 def _weighted_auc(problems: Sequence[ScoredProblem]) -> Callable[[Weights], float]:
-    cells = sorted((s, bool(y), i) for i, p in enumerate(problems)
-                   for s, y in zip(p.scores, p.labels, strict=True) if not math.isnan(s))
+    cells = sorted(
+        (s, bool(y), i)
+        for i, p in enumerate(problems)
+        for s, y in zip(p.scores, p.labels, strict=True)
+        if not math.isnan(s)
+    )
     # (problem, is_positive, closes_a_tie_run) per cell, in ascending score order
     flat = [(i, y, j + 1 == len(cells) or cells[j + 1][0] != s) for j, (s, y, i) in enumerate(cells)]
 
@@ -155,6 +163,7 @@ def _weighted_auc(problems: Sequence[ScoredProblem]) -> Callable[[Weights], floa
                 pos_total += pos
                 pos = neg = 0.0
         return num / (pos_total * neg_below) if pos_total and neg_below else float("nan")
+
     return stat
 
 
@@ -168,12 +177,14 @@ def _weighted_accuracy(problems: Sequence[ScoredProblem], threshold: float) -> C
         num = sum(wi * h for wi, (h, _) in zip(w, hits, strict=True))
         den = sum(wi * n for wi, (_, n) in zip(w, hits, strict=True))
         return num / den if den else float("nan")
+
     return stat
 
 
 def _weighted_ece(problems: Sequence[ScoredProblem], cfg: QualityConfig) -> Callable[[Weights], float]:
     per = [_pooled([p], "probs") for p in problems]
     if cfg.strategy != "uniform":  # equal-mass bins depend on the whole pool: rebuild it
+
         def rebuilt(w: Weights) -> float:
             xs: list[float] = []
             ys: list[bool] = []
@@ -181,6 +192,7 @@ def _weighted_ece(problems: Sequence[ScoredProblem], cfg: QualityConfig) -> Call
                 xs.extend(px * wi)
                 ys.extend(py * wi)
             return expected_calibration_error(xs, ys, cfg.n_bins, cfg.strategy)
+
         return rebuilt
     sums = []  # per problem: {bin: [count, sum of probs, positives]}
     for xs, ys in per:
@@ -199,11 +211,13 @@ def _weighted_ece(problems: Sequence[ScoredProblem], cfg: QualityConfig) -> Call
                     t[0], t[1], t[2] = t[0] + wi * n, t[1] + wi * sp, t[2] + wi * sy
         total = sum(t[0] for t in tot.values())
         return sum(abs(t[2] - t[1]) for t in tot.values()) / total if total else float("nan")
+
     return stat
 
 
-def _value_ci(value: float, stat: Callable[[Weights], float] | None, reps: list[list[int]],
-              cfg: QualityConfig) -> dict[str, object]:
+def _value_ci(
+    value: float, stat: Callable[[Weights], float] | None, reps: list[list[int]], cfg: QualityConfig
+) -> dict[str, object]:
     out: dict[str, object] = {"value": value}
     if stat is not None and reps:
         vals = [stat(w) for w in reps]
@@ -211,20 +225,31 @@ def _value_ci(value: float, stat: Callable[[Weights], float] | None, reps: list[
     return out
 
 
-def _calibration(problems: Sequence[ScoredProblem], cfg: QualityConfig,
-                 reps: list[list[int]]) -> dict[str, object]:
+def _calibration(
+    problems: Sequence[ScoredProblem], cfg: QualityConfig, reps: list[list[int]]
+) -> dict[str, object]:
     if not any(p.probs is not None for p in problems):
-        return {"accuracy": None, "ece": None, "brier": None, "reliability": None,
-                "calibration_note": "this scorer gives no probabilities"}
+        return {
+            "accuracy": None,
+            "ece": None,
+            "brier": None,
+            "reliability": None,
+            "calibration_note": "this scorer gives no probabilities",
+        }
     probs, labels = _pooled(problems, "probs")
 
     acc = accuracy_at_threshold(probs, labels, cfg.threshold)
     ece = expected_calibration_error(probs, labels, cfg.n_bins, cfg.strategy)
     return {
-        "accuracy": {**_value_ci(acc, _weighted_accuracy(problems, cfg.threshold), reps, cfg),
-                     "threshold": cfg.threshold},
-        "ece": {**_value_ci(ece, _weighted_ece(problems, cfg), reps, cfg),
-                "n_bins": cfg.n_bins, "strategy": cfg.strategy},
+        "accuracy": {
+            **_value_ci(acc, _weighted_accuracy(problems, cfg.threshold), reps, cfg),
+            "threshold": cfg.threshold,
+        },
+        "ece": {
+            **_value_ci(ece, _weighted_ece(problems, cfg), reps, cfg),
+            "n_bins": cfg.n_bins,
+            "strategy": cfg.strategy,
+        },
         "brier": brier_score(probs, labels),
         "reliability": [b.as_dict() for b in reliability_bins(probs, labels, cfg.n_bins, cfg.strategy)],
     }
@@ -270,6 +295,13 @@ def rm_quality(problems: Sequence[ScoredProblem], config: QualityConfig | None =
         from rerankeval.core.verifier_ranking import ranking_metrics
 
         out["ranking"] = ranking_metrics(problems)
-    out["config"] = {"ks": list(cfg.ks), "threshold": cfg.threshold, "n_bins": cfg.n_bins,
-                     "strategy": cfg.strategy, "n_boot": cfg.n_boot, "seed": cfg.seed, "level": cfg.level}
+    out["config"] = {
+        "ks": list(cfg.ks),
+        "threshold": cfg.threshold,
+        "n_bins": cfg.n_bins,
+        "strategy": cfg.strategy,
+        "n_boot": cfg.n_boot,
+        "seed": cfg.seed,
+        "level": cfg.level,
+    }
     return out

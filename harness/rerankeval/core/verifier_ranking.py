@@ -72,14 +72,32 @@ def ranking_metrics(problems: Sequence[ScoredProblem]) -> dict[str, object]:
     ordered = [p for p in have if len(set(p.fractions or ())) > 1]
     tops = [_extreme_hit(p.scores, p.fractions or (), True) for p in ordered]
     bottoms = [_extreme_hit(p.scores, p.fractions or (), False) for p in ordered]
-    rhos = [r for r in (spearman([-math.inf if math.isnan(s) else s for s in p.scores], p.fractions or ())
-                        for p in ordered) if not math.isnan(r)]
-    errs = [abs(pr - q) for p in have if p.probs is not None
-            for pr, q in zip(p.probs, p.fractions or (), strict=True) if not math.isnan(pr)]
+    rhos = [
+        r
+        for r in (
+            spearman([-math.inf if math.isnan(s) else s for s in p.scores], p.fractions or ())
+            for p in ordered
+        )
+        if not math.isnan(r)
+    ]
+    errs = [
+        abs(pr - q)
+        for p in have
+        if p.probs is not None
+        for pr, q in zip(p.probs, p.fractions or (), strict=True)
+        if not math.isnan(pr)
+    ]
 
     def mean(xs: Sequence[float]) -> float | None:
         return sum(xs) / len(xs) if xs else None
 
-    return {"top1_accuracy": mean(tops), "bottom1_accuracy": mean(bottoms), "spearman": mean(rhos),
-            "mae": mean(errs), "n_problems": len(have), "n_problems_ordered": len(ordered),
-            "n_problems_spearman": len(rhos), "n_candidates_mae": len(errs)}
+    return {
+        "top1_accuracy": mean(tops),
+        "bottom1_accuracy": mean(bottoms),
+        "spearman": mean(rhos),
+        "mae": mean(errs),
+        "n_problems": len(have),
+        "n_problems_ordered": len(ordered),
+        "n_problems_spearman": len(rhos),
+        "n_candidates_mae": len(errs),
+    }

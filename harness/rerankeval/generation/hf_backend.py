@@ -45,9 +45,16 @@ class HFGenerator(GeneratorBase):
     def _loaded(self) -> tuple[Any, Any]:
         return hf_model(self.model, "causal", **self.load_kw)
 
-    def generate_detailed(self, prompts: Sequence[Prompt], n: int = 1, temperature: float = 0.8,
-                          top_p: float = 0.95, max_tokens: int = 512, stop: Sequence[str] | None = None,
-                          seed: Seed = None) -> list[Completions]:
+    def generate_detailed(
+        self,
+        prompts: Sequence[Prompt],
+        n: int = 1,
+        temperature: float = 0.8,
+        top_p: float = 0.95,
+        max_tokens: int = 512,
+        stop: Sequence[str] | None = None,
+        seed: Seed = None,
+    ) -> list[Completions]:
         self._check(prompts, n, temperature, top_p, max_tokens)
         if not prompts:
             return []
@@ -74,8 +81,15 @@ class HFGenerator(GeneratorBase):
                 left -= k
         return [Completions(tuple(texts[i]), len(ids[i]), used[i]) for i in range(len(prompts))]
 
-    def _sample(self, ids: list[list[int]], k: int, temperature: float, top_p: float, max_tokens: int,
-                stop: Sequence[str] | None) -> list[tuple[list[str], int]]:
+    def _sample(
+        self,
+        ids: list[list[int]],
+        k: int,
+        temperature: float,
+        top_p: float,
+        max_tokens: int,
+        stop: Sequence[str] | None,
+    ) -> list[tuple[list[str], int]]:
         """Draws ``k`` samples for each prompt in ``ids``; returns (texts, generated tokens) per prompt."""
         import torch
 
@@ -86,8 +100,12 @@ class HFGenerator(GeneratorBase):
         mask = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids], device=net.device)
         sampling = temperature > 0
         draws = k if sampling else 1  # greedy decoding: one draw, repeated k times
-        kwargs: dict[str, Any] = {"do_sample": sampling, "max_new_tokens": max_tokens,
-                                  "num_return_sequences": draws, "pad_token_id": pad}
+        kwargs: dict[str, Any] = {
+            "do_sample": sampling,
+            "max_new_tokens": max_tokens,
+            "num_return_sequences": draws,
+            "pad_token_id": pad,
+        }
         if sampling:
             kwargs.update(temperature=temperature, top_p=top_p, top_k=0)
         else:
@@ -101,7 +119,7 @@ class HFGenerator(GeneratorBase):
         result: list[tuple[list[str], int]] = []
         for p in range(len(ids)):
             texts, count = [], 0
-            for row in gen[p * draws:(p + 1) * draws]:
+            for row in gen[p * draws : (p + 1) * draws]:
                 end = next((j for j, t in enumerate(row) if t in ends), len(row))
                 count += min(end + 1, len(row))
                 texts.append(cut_at_stop(tok.decode(row[:end], skip_special_tokens=True), stop))

@@ -39,13 +39,22 @@ class OpenAIGenerator(GeneratorBase):
         timeout_s: Per-request timeout.
     """
 
-    def __init__(self, base_url: str, model: str, spec: str = "", api_key: str | None = None,
-                 concurrency: int = 8, max_n: int = 128, timeout_s: float = 600.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        spec: str = "",
+        api_key: str | None = None,
+        concurrency: int = 8,
+        max_n: int = 128,
+        timeout_s: float = 600.0,
+    ) -> None:
         try:
             import openai
         except ImportError:
-            raise MissingDependencyError("backend 'openai' needs the openai package: pip install openai "
-                                         "(missing: openai)") from None
+            raise MissingDependencyError(
+                "backend 'openai' needs the openai package: pip install openai (missing: openai)"
+            ) from None
         self.base_url = base_url
         self.model = model
         self.spec = spec or f"openai:{base_url}#{model}"
@@ -54,9 +63,16 @@ class OpenAIGenerator(GeneratorBase):
         key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
         self.client = openai.OpenAI(base_url=base_url, api_key=key, timeout=timeout_s)
 
-    def generate_detailed(self, prompts: Sequence[Prompt], n: int = 1, temperature: float = 0.8,
-                          top_p: float = 0.95, max_tokens: int = 512, stop: Sequence[str] | None = None,
-                          seed: Seed = None) -> list[Completions]:
+    def generate_detailed(
+        self,
+        prompts: Sequence[Prompt],
+        n: int = 1,
+        temperature: float = 0.8,
+        top_p: float = 0.95,
+        max_tokens: int = 512,
+        stop: Sequence[str] | None = None,
+        seed: Seed = None,
+    ) -> list[Completions]:
         self._check(prompts, n, temperature, top_p, max_tokens)
         common = {"model": self.model, "temperature": temperature, "top_p": top_p, "max_tokens": max_tokens}
         if stop:
@@ -70,8 +86,7 @@ class OpenAIGenerator(GeneratorBase):
         with ThreadPoolExecutor(max_workers=min(self.concurrency, max(1, len(prompts)))) as pool:
             return list(pool.map(one, range(len(prompts))))
 
-    def _sample(self, prompt: Prompt, n: int, common: dict[str, Any],
-                seed: int | None) -> Completions:
+    def _sample(self, prompt: Prompt, n: int, common: dict[str, Any], seed: int | None) -> Completions:
         texts: list[str] = []
         prompt_tokens: int | None = None
         used: int | None = 0
@@ -82,8 +97,10 @@ class OpenAIGenerator(GeneratorBase):
                 kw["seed"] = seed + len(texts)
             choices, usage = self._request(prompt, kw)
             if not choices:
-                raise ServerError(f"{self.spec}: the server returned no choices for a request with n={want}. "
-                                  "Check the server's logs")
+                raise ServerError(
+                    f"{self.spec}: the server returned no choices for a request with n={want}. "
+                    "Check the server's logs"
+                )
             texts.extend(choices[:want])
             if usage is not None:
                 prompt_tokens = usage.prompt_tokens
@@ -102,18 +119,30 @@ class OpenAIGenerator(GeneratorBase):
                 return [c.text or "" for c in choices], resp.usage
             messages: list[Any] = [dict(m) for m in prompt]
             if messages[-1]["role"] == "assistant":  # a pre-filled answer the model continues (vLLM's server)
-                kw = {**kw, "extra_body": {**kw.get("extra_body", {}), "continue_final_message": True,
-                                           "add_generation_prompt": False}}
+                kw = {
+                    **kw,
+                    "extra_body": {
+                        **kw.get("extra_body", {}),
+                        "continue_final_message": True,
+                        "add_generation_prompt": False,
+                    },
+                }
             resp = self.client.chat.completions.create(messages=messages, **kw)
             choices = sorted(resp.choices, key=lambda c: c.index)
             return [c.message.content or "" for c in choices], resp.usage
         except openai.APIConnectionError as e:
-            raise ServerError(f"cannot reach the server of '{self.spec}' ({e}). "
-                              "Start it, or fix the URL in openai:<base_url>#<model>") from None
+            raise ServerError(
+                f"cannot reach the server of '{self.spec}' ({e}). "
+                "Start it, or fix the URL in openai:<base_url>#<model>"
+            ) from None
         except openai.NotFoundError as e:
-            raise InputError.at(self.spec, None,
-                                f"the server does not serve model '{self.model}' ({e.message})",
-                                "Use the name listed at <base_url>/models") from None
+            raise InputError.at(
+                self.spec,
+                None,
+                f"the server does not serve model '{self.model}' ({e.message})",
+                "Use the name listed at <base_url>/models",
+            ) from None
         except openai.APIStatusError as e:
-            raise ServerError(f"the server of '{self.spec}' refused the request: "
-                              f"{e.status_code} {e.message}") from None
+            raise ServerError(
+                f"the server of '{self.spec}' refused the request: {e.status_code} {e.message}"
+            ) from None

@@ -66,8 +66,10 @@ class PromptTemplate:
         try:
             return [{"role": role, "content": text.format_map(fields)} for role, text in self.messages]
         except KeyError as e:
-            raise InputError(f"prompt template needs field {e} but the input has only {sorted(fields)}. "
-                             "Pass that field or use another template") from None
+            raise InputError(
+                f"prompt template needs field {e} but the input has only {sorted(fields)}. "
+                "Pass that field or use another template"
+            ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,13 +96,19 @@ class TemplateSet:
 CODE_TEMPLATE = TemplateSet(
     name="code",
     head=PromptTemplate((("user", "{problem}"), ("assistant", "{candidate}")), add_generation_prompt=False),
-    verifier=PromptTemplate((("user",
-                              "Here is a programming problem and a candidate solution.\n\n"
-                              "## Problem\n{problem}\n\n"
-                              "## Candidate solution\n```python\n{candidate}\n```\n\n"
-                              "Is the candidate solution correct? "
-                              "Answer with exactly one word: {yes} or {no}."),),
-                            add_generation_prompt=True),
+    verifier=PromptTemplate(
+        (
+            (
+                "user",
+                "Here is a programming problem and a candidate solution.\n\n"
+                "## Problem\n{problem}\n\n"
+                "## Candidate solution\n```python\n{candidate}\n```\n\n"
+                "Is the candidate solution correct? "
+                "Answer with exactly one word: {yes} or {no}.",
+            ),
+        ),
+        add_generation_prompt=True,
+    ),
     long_fields=("problem", "candidate"),
 )
 
@@ -125,8 +133,9 @@ def verifier_prompt_from_file(path: str | Path, base: TemplateSet) -> TemplateSe
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise InputError.at(path, None, f"cannot read the prompt file ({e})",
-                            "Give a UTF-8 text file") from None
+        raise InputError.at(
+            path, None, f"cannot read the prompt file ({e})", "Give a UTF-8 text file"
+        ) from None
     messages: list[tuple[str, list[str]]] = []
     for line in text.splitlines(keepends=True):
         head = line.strip().lower()
@@ -138,28 +147,44 @@ def verifier_prompt_from_file(path: str | Path, base: TemplateSet) -> TemplateSe
             messages.append(("user", [line]))
     msgs = tuple((role, "".join(lines).strip("\n")) for role, lines in messages if "".join(lines).strip())
     if not msgs or msgs[-1][0] != "user":
-        raise InputError.at(path, None, "holds no prompt (or ends with a system message)",
-                            "Write the verifier's question as the last (user) message")
+        raise InputError.at(
+            path,
+            None,
+            "holds no prompt (or ends with a system message)",
+            "Write the verifier's question as the last (user) message",
+        )
     known = set(base.long_fields) | {"yes", "no", "repo"} | _slots(base.verifier)
     used: set[str] = set()
     for _, body in msgs:
         try:
             used |= {f for _, f, _, _ in string.Formatter().parse(body) if f is not None}
         except ValueError as e:
-            raise InputError.at(path, None, f"malformed braces ({e})",
-                                "Write literal braces as {{ and }}") from None
+            raise InputError.at(
+                path, None, f"malformed braces ({e})", "Write literal braces as {{ and }}"
+            ) from None
     unknown = sorted(used - known)
     if unknown:
-        raise InputError.at(path, None, f"unknown slot(s) {', '.join('{' + u + '}' for u in unknown)}",
-                            f"Use only {', '.join('{' + k + '}' for k in sorted(known))}; write literal "
-                            "braces as {{ and }}")
+        raise InputError.at(
+            path,
+            None,
+            f"unknown slot(s) {', '.join('{' + u + '}' for u in unknown)}",
+            f"Use only {', '.join('{' + k + '}' for k in sorted(known))}; write literal "
+            "braces as {{ and }}",
+        )
     if "candidate" not in used:
-        raise InputError.at(path, None, "never shows the candidate ({candidate} is missing)",
-                            "Put {candidate} where the program or patch goes")
+        raise InputError.at(
+            path,
+            None,
+            "never shows the candidate ({candidate} is missing)",
+            "Put {candidate} where the program or patch goes",
+        )
     tag = content_hash(text)[:12]
-    return TemplateSet(name=f"{base.name}+prompt-{tag}", head=base.head,
-                       verifier=PromptTemplate(msgs, add_generation_prompt=True),
-                       long_fields=tuple(f for f in base.long_fields if f in used))
+    return TemplateSet(
+        name=f"{base.name}+prompt-{tag}",
+        head=base.head,
+        verifier=PromptTemplate(msgs, add_generation_prompt=True),
+        long_fields=tuple(f for f in base.long_fields if f in used),
+    )
 
 
 def _slots(template: PromptTemplate) -> set[str]:
@@ -206,8 +231,12 @@ class ScoreResult:
     n_tokens: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"score": self.score, "prob": self.prob, "truncated": self.truncated,
-                "n_tokens": self.n_tokens}
+        return {
+            "score": self.score,
+            "prob": self.prob,
+            "truncated": self.truncated,
+            "n_tokens": self.n_tokens,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,8 +272,12 @@ class Scorer(Protocol):
     kind: ScorerKind
     fingerprint: str
 
-    def score(self, inputs: Sequence[ScoreInput], template: TemplateSet,
-              progress: Callable[[int], None] | None = None) -> list[ScoreResult]: ...
+    def score(
+        self,
+        inputs: Sequence[ScoreInput],
+        template: TemplateSet,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[ScoreResult]: ...
 
 
 def sigmoid(x: float) -> float:
@@ -265,8 +298,12 @@ class OracleLabelsScorer:
     kind: ScorerKind = "oracle"
     fingerprint = ORACLE
 
-    def score(self, inputs: Sequence[ScoreInput], template: TemplateSet,
-              progress: Callable[[int], None] | None = None) -> list[ScoreResult]:
+    def score(
+        self,
+        inputs: Sequence[ScoreInput],
+        template: TemplateSet,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[ScoreResult]:
         """One result per input from its ``label``.
 
         Raises:
@@ -275,8 +312,10 @@ class OracleLabelsScorer:
         out = []
         for x in inputs:
             if x.label is None:
-                raise InputError(f"scorer '{ORACLE}' needs the known label of every candidate. "
-                                 "Give labels (e.g. a `resolved` field) or use a model scorer")
+                raise InputError(
+                    f"scorer '{ORACLE}' needs the known label of every candidate. "
+                    "Give labels (e.g. a `resolved` field) or use a model scorer"
+                )
             v = 1.0 if x.label else 0.0
             out.append(ScoreResult(v, v))
         if progress:
@@ -301,11 +340,13 @@ def parse_scorer_spec(spec: str) -> tuple[str, Any, dict[str, Any]]:
     if text == ORACLE:
         return "oracle", None, {}
     kind = "verifier" if text.startswith(VERIFIER_PREFIX) else "head"
-    rest = text[len(VERIFIER_PREFIX):] if kind == "verifier" else text
+    rest = text[len(VERIFIER_PREFIX) :] if kind == "verifier" else text
     if rest.partition(":")[0] not in ("vllm", "hf", "openai"):
-        raise InputError(f"unknown reward-model spec '{spec}'. Use vllm:<model> | hf:<model> | "
-                         "openai:<base_url>#<model> for a scalar head, the same after 'verifier:' for a "
-                         f"yes/no verifier, or '{ORACLE}'")
+        raise InputError(
+            f"unknown reward-model spec '{spec}'. Use vllm:<model> | hf:<model> | "
+            "openai:<base_url>#<model> for a scalar head, the same after 'verifier:' for a "
+            f"yes/no verifier, or '{ORACLE}'"
+        )
     backend = parse_backend_spec(rest)
     opts = {k: v for k, v in backend.options if k in SCORER_OPTIONS}
     engine = tuple((k, v) for k, v in backend.options if k not in SCORER_OPTIONS)
@@ -336,9 +377,14 @@ def make_scorer(spec: str, **options: Any) -> Scorer:
     opts = ScorerOptions(**merged)
     from rerankeval.generation import _scoring_backends as b
 
-    cls = {("head", "hf"): b.HFHeadScorer, ("verifier", "hf"): b.HFVerifierScorer,
-           ("head", "vllm"): b.VLLMHeadScorer, ("verifier", "vllm"): b.VLLMVerifierScorer,
-           ("head", "openai"): b.OpenAIHeadScorer, ("verifier", "openai"): b.OpenAIVerifierScorer}
+    cls = {
+        ("head", "hf"): b.HFHeadScorer,
+        ("verifier", "hf"): b.HFVerifierScorer,
+        ("head", "vllm"): b.VLLMHeadScorer,
+        ("verifier", "vllm"): b.VLLMVerifierScorer,
+        ("head", "openai"): b.OpenAIHeadScorer,
+        ("verifier", "openai"): b.OpenAIVerifierScorer,
+    }
     return cls[(kind, backend.kind)](backend, opts)
 
 
@@ -347,9 +393,13 @@ def score_key(scorer: Scorer, template: TemplateSet, x: ScoreInput) -> str:
     return content_hash(scorer.fingerprint, template.fingerprint, *(p for kv in x.fields for p in kv))
 
 
-def score_cached(scorer: Scorer, inputs: Sequence[ScoreInput], template: TemplateSet,
-                 cache: Any | None = None,
-                 progress: Callable[[int], None] | None = None) -> list[ScoreResult]:
+def score_cached(
+    scorer: Scorer,
+    inputs: Sequence[ScoreInput],
+    template: TemplateSet,
+    cache: Any | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[ScoreResult]:
     """Scores ``inputs``, reading and filling ``cache`` (a :class:`rerankeval.cache.ResultCache`).
 
     Identical inputs are scored once. The oracle scorer is never cached (its labels are inputs).

@@ -26,8 +26,10 @@ BackendKind = Literal["vllm", "hf", "openai"]
 KINDS: tuple[BackendKind, ...] = ("vllm", "hf", "openai")
 SMOLLM2 = "smollm2"
 
-_FORMS = ("vllm:<model>, hf:<model>, openai:<base_url>#<model>, or smollm2 "
-          "(<model>: a folder, a hub id or an embedded model such as qwen2.5-coder-0.5b)")
+_FORMS = (
+    "vllm:<model>, hf:<model>, openai:<base_url>#<model>, or smollm2 "
+    "(<model>: a folder, a hub id or an embedded model such as qwen2.5-coder-0.5b)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +82,12 @@ def _value(text: str) -> str | int | float | bool:
 def _options(spec: str, query: str) -> tuple[tuple[str, str | int | float | bool], ...]:
     pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=False)
     if query and not pairs:
-        raise InputError.at("backend spec", None, f"cannot read the options in '{spec}'",
-                            "Write them as ?key=value&key2=value2")
+        raise InputError.at(
+            "backend spec",
+            None,
+            f"cannot read the options in '{spec}'",
+            "Write them as ?key=value&key2=value2",
+        )
     return tuple(sorted((k, _value(v)) for k, v in pairs))
 
 
@@ -108,13 +114,22 @@ def parse_backend_spec(spec: str) -> BackendSpec:
     if kind == "openai":
         base_url, hash_, model = rest.rpartition("#")
         if not hash_ or not base_url or not model:
-            raise InputError.at("backend spec", None, f"'{spec}' names no served model",
-                                "Write openai:<base_url>#<model>, e.g. openai:http://127.0.0.1:8000/v1#my-model")
+            raise InputError.at(
+                "backend spec",
+                None,
+                f"'{spec}' names no served model",
+                "Write openai:<base_url>#<model>, e.g. openai:http://127.0.0.1:8000/v1#my-model",
+            )
         if not base_url.startswith(("http://", "https://")):
-            raise InputError.at("backend spec", None, f"'{base_url}' in '{spec}' is not an http(s) URL",
-                                "Write openai:http://host:port/v1#<model>")
+            raise InputError.at(
+                "backend spec",
+                None,
+                f"'{base_url}' in '{spec}' is not an http(s) URL",
+                "Write openai:http://host:port/v1#<model>",
+            )
         return BackendSpec("openai", model, base_url.rstrip("/"), options)
     if not rest:
-        raise InputError.at("backend spec", None, f"'{spec}' names no model",
-                            f"Write {kind}:<model folder or hub id>")
+        raise InputError.at(
+            "backend spec", None, f"'{spec}' names no model", f"Write {kind}:<model folder or hub id>"
+        )
     return BackendSpec(kind, rest, None, options)

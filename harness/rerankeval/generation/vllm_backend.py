@@ -45,9 +45,16 @@ class VLLMGenerator(GeneratorBase):
             self._llm = vllm_engine(self.model, **self.engine_kw)
         return self._llm
 
-    def generate_detailed(self, prompts: Sequence[Prompt], n: int = 1, temperature: float = 0.8,
-                          top_p: float = 0.95, max_tokens: int = 512, stop: Sequence[str] | None = None,
-                          seed: Seed = None) -> list[Completions]:
+    def generate_detailed(
+        self,
+        prompts: Sequence[Prompt],
+        n: int = 1,
+        temperature: float = 0.8,
+        top_p: float = 0.95,
+        max_tokens: int = 512,
+        stop: Sequence[str] | None = None,
+        seed: Seed = None,
+    ) -> list[Completions]:
         self._check(prompts, n, temperature, top_p, max_tokens)
         if not prompts:
             return []
@@ -56,14 +63,26 @@ class VLLMGenerator(GeneratorBase):
 
         tok = self.llm.get_tokenizer()
         inputs = [TokensPrompt(prompt_token_ids=render_prompt_ids(tok, p, self.spec)) for p in prompts]
-        params = [SamplingParams(n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens,
-                                 stop=list(stop) if stop else None, seed=s)
-                  for s in prompt_seeds(seed, len(prompts), n)]
+        params = [
+            SamplingParams(
+                n=n,
+                temperature=temperature,
+                top_p=top_p,
+                max_tokens=max_tokens,
+                stop=list(stop) if stop else None,
+                seed=s,
+            )
+            for s in prompt_seeds(seed, len(prompts), n)
+        ]
         outs = self.llm.generate(inputs, params, use_tqdm=False)
         result = []
         for out in outs:
             samples = sorted(out.outputs, key=lambda o: o.index)
-            result.append(Completions(texts=tuple(o.text for o in samples),
-                                      prompt_tokens=len(out.prompt_token_ids or ()),
-                                      completion_tokens=sum(len(o.token_ids) for o in samples)))
+            result.append(
+                Completions(
+                    texts=tuple(o.text for o in samples),
+                    prompt_tokens=len(out.prompt_token_ids or ()),
+                    completion_tokens=sum(len(o.token_ids) for o in samples),
+                )
+            )
         return result

@@ -45,8 +45,11 @@ def scoring_rerankers(
 def scores_with_a_model(reranker: Any) -> bool:
     """Whether ``reranker`` scores candidates with a model (``score_items`` and a ``scorer``), not from
     ground truth: such scores are computed once, checked, written and judged by the engine."""
-    return (callable(getattr(reranker, "score_items", None)) and getattr(reranker, "scorer", None) is not None
-            and "gold" not in reranker.needs)
+    return (
+        callable(getattr(reranker, "score_items", None))
+        and getattr(reranker, "scorer", None) is not None
+        and "gold" not in reranker.needs
+    )
 
 
 #: Candidates scored per call of a reward model; their rows are on disk before the next call.
@@ -167,9 +170,7 @@ def checked_score_items(
         ) from e
     bad = _malformed(batch, res)
     if bad:
-        raise HarnessFaultError(
-            f"reward model {label!r} returned malformed output on {where}: {bad}. {fix}"
-        )
+        raise HarnessFaultError(f"reward model {label!r} returned malformed output on {where}: {bad}. {fix}")
     return list(res)
 
 

@@ -27,8 +27,12 @@ def _bin_dict(b: CalibrationBin | Mapping[str, Any]) -> Mapping[str, Any]:
     return b.as_dict() if isinstance(b, CalibrationBin) else b
 
 
-def plot_reliability(bins: Sequence[CalibrationBin | Mapping[str, Any]], title: str | None = None,
-                     ece: float | None = None, strategy: str = "uniform") -> Figure:
+def plot_reliability(
+    bins: Sequence[CalibrationBin | Mapping[str, Any]],
+    title: str | None = None,
+    ece: float | None = None,
+    strategy: str = "uniform",
+) -> Figure:
     """Reliability diagram: accuracy against mean predicted probability per bin, with counts below.
 
     Args:
@@ -44,9 +48,14 @@ def plot_reliability(bins: Sequence[CalibrationBin | Mapping[str, Any]], title: 
     fig = Figure(figsize=(5.2, 6.0), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     top.plot([0, 1], [0, 1], color="0.5", linestyle="--", linewidth=1, label="perfect calibration")
-    top.bar([(r["lo"] + r["hi"]) / 2 for r in full], [r["frac_pos"] for r in full],
-            width=[max(r["hi"] - r["lo"], 0.01) for r in full], color="#9ecae1", edgecolor="#3182bd",
-            label="fraction correct")
+    top.bar(
+        [(r["lo"] + r["hi"]) / 2 for r in full],
+        [r["frac_pos"] for r in full],
+        width=[max(r["hi"] - r["lo"], 0.01) for r in full],
+        color="#9ecae1",
+        edgecolor="#3182bd",
+        label="fraction correct",
+    )
     label = "mean predicted" + (f" (ECE {ece:.3f})" if ece is not None and not math.isnan(ece) else "")
     top.plot([r["mean_prob"] for r in full], [r["frac_pos"] for r in full], "o", color="#08519c", label=label)
     top.set_xlim(0, 1)
@@ -55,8 +64,12 @@ def plot_reliability(bins: Sequence[CalibrationBin | Mapping[str, Any]], title: 
     top.legend(loc="upper left", fontsize=8)
     if title:
         top.set_title(title, fontsize=10)
-    bottom.bar([(r["lo"] + r["hi"]) / 2 for r in full], [r["count"] for r in full],
-               width=[max(r["hi"] - r["lo"], 0.01) for r in full], color="0.6")
+    bottom.bar(
+        [(r["lo"] + r["hi"]) / 2 for r in full],
+        [r["count"] for r in full],
+        width=[max(r["hi"] - r["lo"], 0.01) for r in full],
+        color="0.6",
+    )
     bottom.set_ylabel("candidates")
     bottom.set_xlabel(f"predicted probability ({strategy} bins)")
     return fig
@@ -81,11 +94,16 @@ def plot_rm_at_k(curves: Mapping[str, Sequence[Mapping[str, Any]]], title: str |
         y = [100 * r["rm"]["value"] for r in rows]
         ax.plot(x, y, marker="o", label=name)
         if all("ci" in r["rm"] for r in rows):
-            ax.fill_between(x, [100 * r["rm"]["ci"]["low"] for r in rows],
-                            [100 * r["rm"]["ci"]["high"] for r in rows], alpha=0.2)
+            ax.fill_between(
+                x,
+                [100 * r["rm"]["ci"]["low"] for r in rows],
+                [100 * r["rm"]["ci"]["high"] for r in rows],
+                alpha=0.2,
+            )
     if first:
-        ax.plot(ks, [100 * r["oracle"]["value"] for r in first], color="black", linestyle=":",
-                label="oracle@k")
+        ax.plot(
+            ks, [100 * r["oracle"]["value"] for r in first], color="black", linestyle=":", label="oracle@k"
+        )
         ax.plot(ks, [100 * r["random"]["value"] for r in first], color="0.4", linestyle="--", label="random")
     if ks and min(ks) > 0:
         ax.set_xscale("log", base=2)
@@ -101,14 +119,17 @@ def plot_rm_at_k(curves: Mapping[str, Sequence[Mapping[str, Any]]], title: str |
 
 def problems_from_frames(rm_scores: Any, gold: Any) -> dict[str, list[ScoredProblem]]:
     """Scorer -> scored problems from ``rm_scores`` and ``gold`` frames (problems with every label)."""
-    labels = {(p, int(i)): bool(v)
-              for p, i, v in zip(gold["problem_id"], gold["index"], gold["passed"], strict=True)}
+    labels = {
+        (p, int(i)): bool(v)
+        for p, i, v in zip(gold["problem_id"], gold["index"], gold["passed"], strict=True)
+    }
     out: dict[str, list[ScoredProblem]] = {}
     scorer_col = rm_scores["scorer"] if "scorer" in rm_scores.columns else ["rm"] * len(rm_scores)
     probs_col = rm_scores["prob"] if "prob" in rm_scores.columns else [math.nan] * len(rm_scores)
     table: dict[str, dict[str, list[tuple[int, float, float]]]] = {}
-    for s, p, i, sc, pr in zip(scorer_col, rm_scores["problem_id"], rm_scores["index"], rm_scores["score"],
-                               probs_col, strict=True):
+    for s, p, i, sc, pr in zip(
+        scorer_col, rm_scores["problem_id"], rm_scores["index"], rm_scores["score"], probs_col, strict=True
+    ):
         table.setdefault(str(s), {}).setdefault(p, []).append((int(i), float(sc), float(pr)))
     for scorer, per in table.items():
         probs = []
@@ -117,22 +138,32 @@ def problems_from_frames(rm_scores: Any, gold: Any) -> dict[str, list[ScoredProb
             if not all((pid, i) in labels for i, _, _ in cells):
                 continue
             has_prob = not any(math.isnan(pr) for _, _, pr in cells)
-            probs.append(ScoredProblem(pid, tuple(c[1] for c in cells),
-                                       tuple(labels[(pid, c[0])] for c in cells),
-                                       tuple(c[2] for c in cells) if has_prob else None))
+            probs.append(
+                ScoredProblem(
+                    pid,
+                    tuple(c[1] for c in cells),
+                    tuple(labels[(pid, c[0])] for c in cells),
+                    tuple(c[2] for c in cells) if has_prob else None,
+                )
+            )
         out[scorer] = probs
     return out
 
 
-def problems_from_matrices(matrices: Mapping[str, Any],
-                           golds: Mapping[str, Sequence[bool]]) -> list[ScoredProblem]:
+def problems_from_matrices(
+    matrices: Mapping[str, Any], golds: Mapping[str, Sequence[bool]]
+) -> list[ScoredProblem]:
     """The unit-test reward of every problem with a pass matrix and gold (see :func:`unit_test_reward`)."""
-    return [unit_test_reward(m, golds[pid]) for pid, m in sorted(matrices.items())
-            if pid in golds and len(golds[pid]) == len(m.rows)]
+    return [
+        unit_test_reward(m, golds[pid])
+        for pid, m in sorted(matrices.items())
+        if pid in golds and len(golds[pid]) == len(m.rows)
+    ]
 
 
-def write_calibration_report(runs: Sequence[Any], out: Path,
-                             config: QualityConfig | None = None) -> list[Path]:
+def write_calibration_report(
+    runs: Sequence[Any], out: Path, config: QualityConfig | None = None
+) -> list[Path]:
     """Reliability diagrams and RM@k curves for every run (``RunFrames``) with ``rm_scores`` or a pass matrix.
 
     Each execution-free scorer of a run, and the unit-test reward of its pass matrices (tests

@@ -55,13 +55,23 @@ class RewardModelReranker:
 
     name = "rm"
 
-    def __init__(self, rm: str | None = None, template: str | TemplateSet = "code", prompt: str | None = None,
-                 batch_size: int | None = None, max_length: int | None = None, yes: str | None = None,
-                 no: str | None = None, chat_template: bool | None = None, cache: bool = True) -> None:
+    def __init__(
+        self,
+        rm: str | None = None,
+        template: str | TemplateSet = "code",
+        prompt: str | None = None,
+        batch_size: int | None = None,
+        max_length: int | None = None,
+        yes: str | None = None,
+        no: str | None = None,
+        chat_template: bool | None = None,
+        cache: bool = True,
+    ) -> None:
         if isinstance(template, str):
             if template not in TEMPLATES:
-                raise InputError(f"reranker 'rm': unknown template '{template}'. "
-                                 f"Known: {', '.join(TEMPLATES)}")
+                raise InputError(
+                    f"reranker 'rm': unknown template '{template}'. Known: {', '.join(TEMPLATES)}"
+                )
             template = TEMPLATES[template]
         if prompt is not None:
             template = verifier_prompt_from_file(prompt, template)
@@ -69,8 +79,13 @@ class RewardModelReranker:
         self.rm = rm
         self.scorer: Scorer | None = None
         if rm is not None:
-            opts = {"batch_size": batch_size, "max_length": max_length, "yes": yes, "no": no,
-                    "chat_template": chat_template}
+            opts = {
+                "batch_size": batch_size,
+                "max_length": max_length,
+                "yes": yes,
+                "no": no,
+                "chat_template": chat_template,
+            }
             self.scorer = make_scorer(rm, **{k: v for k, v in opts.items() if v is not None})
         self.cache = cache
         self.needs: frozenset[str] = frozenset({"gold"}) if rm == ORACLE else frozenset()
@@ -86,19 +101,24 @@ class RewardModelReranker:
     def inputs(self, item: RerankItem) -> list[ScoreInput]:
         """The scorer inputs of one item (problem statement + each candidate, labels when known)."""
         gold = item.gold if item.gold is not None else (None,) * len(item.candidates)
-        return [ScoreInput.of(label=g, problem=item.prompt, candidate=c.code)
-                for c, g in zip(item.candidates, gold, strict=True)]
+        return [
+            ScoreInput.of(label=g, problem=item.prompt, candidate=c.code)
+            for c, g in zip(item.candidates, gold, strict=True)
+        ]
 
-    def score_items(self, items: Sequence[RerankItem],
-                    progress: Callable[[int], None] | None = None) -> list[list[ScoreResult]]:
+    def score_items(
+        self, items: Sequence[RerankItem], progress: Callable[[int], None] | None = None
+    ) -> list[list[ScoreResult]]:
         """Scores every candidate of every item in one batched pass.
 
         Raises:
             InputError: No ``rm`` spec was given, or the oracle scorer met an item without gold.
         """
         if self.scorer is None:
-            raise InputError("reranker 'rm' needs a reward model: pass rm=<spec> (e.g. -R rm=vllm:MODEL), "
-                             "or give every item precomputed rm_scores")
+            raise InputError(
+                "reranker 'rm' needs a reward model: pass rm=<spec> (e.g. -R rm=vllm:MODEL), "
+                "or give every item precomputed rm_scores"
+            )
         flat = [x for it in items for x in self.inputs(it)]
         cache = self._cache()
         try:
@@ -109,11 +129,12 @@ class RewardModelReranker:
         cut = sum(1 for r in results if r.truncated)
         self.n_truncated += cut
         if cut:
-            log.warning("reranker 'rm': %d of %d prompts were cut to fit the model's context", cut,
-                        len(results))
+            log.warning(
+                "reranker 'rm': %d of %d prompts were cut to fit the model's context", cut, len(results)
+            )
         out, pos = [], 0
         for it in items:
-            out.append(results[pos:pos + len(it.candidates)])
+            out.append(results[pos : pos + len(it.candidates)])
             pos += len(it.candidates)
         return out
 
@@ -132,8 +153,10 @@ class RewardModelReranker:
         for it in items:
             if it.rm_scores is not None:
                 if len(it.rm_scores) != len(it.candidates):
-                    raise InputError(f"{it.problem_id}: {len(it.rm_scores)} rm_scores for "
-                                     f"{len(it.candidates)} candidates. Re-score that problem")
+                    raise InputError(
+                        f"{it.problem_id}: {len(it.rm_scores)} rm_scores for "
+                        f"{len(it.candidates)} candidates. Re-score that problem"
+                    )
                 scores = tuple(float(s) for s in it.rm_scores)
             else:
                 scores = tuple(r.score for r in next(fresh))

@@ -249,11 +249,12 @@ def _populate_root(root: str, tmp: str, system: list[str], fds: dict[str, int], 
         if not _under(p, [tmp]):
             _bind(fd, root + p, ro)
     _linux.mount_setattr(root, ro, recursive=True)
-    _linux.mount("tmpfs", root + TMP_ROOT, "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV,
-                 f"mode=1777,size={TMP_SIZE}")
+    _linux.mount(
+        "tmpfs", root + TMP_ROOT, "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV, f"mode=1777,size={TMP_SIZE}"
+    )
     for p, fd in fds.items():
         if _under(p, [tmp]):
-            _bind(fd, root + TMP_ROOT + p[len(tmp):], ro)
+            _bind(fd, root + TMP_ROOT + p[len(tmp) :], ro)
 
 
 def setup_supervisor(keep: list[str] | None = None) -> tuple[Features, JobCgroup | None]:
@@ -280,8 +281,14 @@ def setup_supervisor(keep: list[str] | None = None) -> tuple[Features, JobCgroup
     privileged = feat.root and not use_userns or feat.user_namespace
     if privileged:
         if _try(feat, "mount_view", _linux.unshare, _linux.CLONE_NEWNS):
-            feat.mount_view = _try(feat, "mount_view", _make_view, feat.user_namespace, feat,
-                                   code_paths() if keep is None else keep)
+            feat.mount_view = _try(
+                feat,
+                "mount_view",
+                _make_view,
+                feat.user_namespace,
+                feat,
+                code_paths() if keep is None else keep,
+            )
         feat.net_namespace = _try(feat, "net_namespace", _linux.unshare, _linux.CLONE_NEWNET)
         feat.ipc_namespace = _try(feat, "ipc_namespace", _linux.unshare, _linux.CLONE_NEWIPC)
         feat.ipc_per_job = feat.ipc_namespace

@@ -28,6 +28,7 @@ HEADER = struct.Struct("<Q")
 MAX_FRAME = 256 * 1024 * 1024
 MAC_SIZE = 16
 
+
 class UnsafeValue(Exception):
     """The child sent something that is not plain data (or that would be too costly to build)."""
 
@@ -105,8 +106,10 @@ def _no_call(args: tuple[Any, ...]) -> tuple[Any, ...]:
 
 def _np_scalar(args: tuple[Any, ...]) -> tuple[Any, ...]:
     """numpy's ``scalar(dtype, raw bytes)``."""
-    if not 1 <= len(args) <= 2 or type(args[0]).__module__.partition(".")[0] != "numpy" or not all(
-        type(a) is bytes and len(a) <= 1024 for a in args[1:]
+    if (
+        not 1 <= len(args) <= 2
+        or type(args[0]).__module__.partition(".")[0] != "numpy"
+        or not all(type(a) is bytes and len(a) <= 1024 for a in args[1:])
     ):
         raise _refuse("malformed numpy scalar")
     return args
@@ -148,8 +151,13 @@ _CHECKS: dict[str, dict[str, _Check]] = {
     "collections": dict.fromkeys(("OrderedDict", "defaultdict", "Counter", "deque"), _sized),
     "fractions": {"Fraction": _number_text},
     "decimal": {"Decimal": _number_text},
-    "numpy": {"dtype": _scalars_only, "ndarray": _no_call, "bool_": _scalars_only, "int64": _scalars_only,
-              "float64": _scalars_only},
+    "numpy": {
+        "dtype": _scalars_only,
+        "ndarray": _no_call,
+        "bool_": _scalars_only,
+        "int64": _scalars_only,
+        "float64": _scalars_only,
+    },
     "numpy.core.multiarray": {"scalar": _np_scalar, "_reconstruct": _reconstruct_args},
     "numpy._core.multiarray": {"scalar": _np_scalar, "_reconstruct": _reconstruct_args},
     "numpy.dtypes": dict.fromkeys(

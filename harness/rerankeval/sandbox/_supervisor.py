@@ -138,8 +138,11 @@ def _judge_value(
 
 
 def _decide_test(
-    expected: tuple[Expected, ...], reports: list[tuple[Any, Any]],
-    ended: tuple[Status | Literal["stopped"], str] | None, duration: float, limit_s: float,
+    expected: tuple[Expected, ...],
+    reports: list[tuple[Any, Any]],
+    ended: tuple[Status | Literal["stopped"], str] | None,
+    duration: float,
+    limit_s: float,
 ) -> ExecOutcome | None:
     """A test's outcome from its comparisons decided here and how the child says it ended.
 

@@ -33,8 +33,9 @@ class Executor(Protocol):
     name: str
     parallel: int
 
-    def run(self, jobs: Sequence[Job], assets: Mapping[str, Any],
-            progress: Callable[[int], None] | None = None) -> Iterator[tuple[int, ProgramOutcome]]:
+    def run(
+        self, jobs: Sequence[Job], assets: Mapping[str, Any], progress: Callable[[int], None] | None = None
+    ) -> Iterator[tuple[int, ProgramOutcome]]:
         """Runs ``jobs`` (in the given order of priority); yields ``(job index, outcome)`` as they finish."""
         ...
 
@@ -57,8 +58,9 @@ def job_assets(job: Job) -> list[str]:
     return []
 
 
-def executor_or_local(executor: Executor | None, stack: ExitStack, parallel: int | None = None,
-                      preload: Sequence[str] = ()) -> Executor:
+def executor_or_local(
+    executor: Executor | None, stack: ExitStack, parallel: int | None = None, preload: Sequence[str] = ()
+) -> Executor:
     """``executor``, or a :class:`~rerankeval.sandbox.local.LocalExecutor` closed with ``stack``.
 
     The one place where "no executor given" becomes a local one.

@@ -22,7 +22,6 @@ from rerankeval.sandbox.jobs import lost_job
 log = logging.getLogger(__name__)
 
 
-
 def _code_path(preload: Sequence[str]) -> list[str]:
     """This interpreter's ``sys.path`` for the supervisor, without the current folder when it is there
     only because of ``python -m``/``-c`` (the sandbox shows every code path to programs, and the

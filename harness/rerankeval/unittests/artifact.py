@@ -29,8 +29,13 @@ from rerankeval.runs import JsonlAppender, read_jsonl
 from rerankeval.unittests.parse import ParsedTest, TestStyle
 
 _FIELDS: dict[str, type | tuple[type, ...]] = {
-    "task_id": str, "test_id": str, "test": str, "style": str, "generator": str,
-    "sample_index": int, "count": int,
+    "task_id": str,
+    "test_id": str,
+    "test": str,
+    "style": str,
+    "generator": str,
+    "sample_index": int,
+    "count": int,
 }
 _STYLES = get_args(TestStyle)
 
@@ -59,8 +64,9 @@ class TestRow:
 
     @classmethod
     def from_parsed(cls, task_id: str, generator: str, parsed: ParsedTest) -> TestRow:
-        return cls(task_id, parsed.test_id, parsed.source, parsed.style, generator, parsed.sample_index,
-                   parsed.count)
+        return cls(
+            task_id, parsed.test_id, parsed.source, parsed.style, generator, parsed.sample_index, parsed.count
+        )
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -69,7 +75,7 @@ class TestRow:
 def sidecar_path(tests_path: Path) -> Path:
     """``tests.jsonl`` -> ``tests.generations.jsonl`` (the raw generations and their settings)."""
     tests_path = Path(tests_path)
-    stem = tests_path.name[:-len(".jsonl")] if tests_path.name.endswith(".jsonl") else tests_path.name
+    stem = tests_path.name[: -len(".jsonl")] if tests_path.name.endswith(".jsonl") else tests_path.name
     return tests_path.with_name(f"{stem}.generations.jsonl")
 
 
@@ -78,15 +84,21 @@ def _row(path: Path, line: int, raw: dict[str, Any]) -> TestRow:
         if name not in raw:
             if name == "count":
                 continue
-            raise InputError.at(path, line, f"field '{name}' is missing",
-                                f"Each row needs: {', '.join(_FIELDS)}")
+            raise InputError.at(
+                path, line, f"field '{name}' is missing", f"Each row needs: {', '.join(_FIELDS)}"
+            )
         value = raw[name]
         if not isinstance(value, typ) or isinstance(value, bool):
-            raise InputError.at(path, line, f"field '{name}' is {type(value).__name__}, not {typ.__name__}",  # type: ignore[union-attr]
-                                "Fix that row or regenerate the file")
+            raise InputError.at(
+                path,
+                line,
+                f"field '{name}' is {type(value).__name__}, not {typ.__name__}",  # type: ignore[union-attr]
+                "Fix that row or regenerate the file",
+            )
     if raw["style"] not in _STYLES:
-        raise InputError.at(path, line, f"style '{raw['style']}' is unknown",
-                            f"Use one of: {', '.join(_STYLES)}")
+        raise InputError.at(
+            path, line, f"style '{raw['style']}' is unknown", f"Use one of: {', '.join(_STYLES)}"
+        )
     if not raw["test"].strip():
         raise InputError.at(path, line, "the test source is empty", "Drop that row")
     if raw["sample_index"] < 0 or raw.get("count", 1) < 1:
@@ -95,11 +107,22 @@ def _row(path: Path, line: int, raw: dict[str, Any]) -> TestRow:
         compile(raw["test"], f"<test {raw['test_id']}>", "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as e:
         # Otherwise it would become a column that every candidate fails, silently.
-        raise InputError.at(path, line, f"test {raw['test_id']} of {raw['task_id']} does not compile "
-                            f"({type(e).__name__}: {getattr(e, 'msg', e)})",
-                            "Drop that row or regenerate the tests") from None
-    return TestRow(raw["task_id"], raw["test_id"], raw["test"], raw["style"], raw["generator"],
-                   raw["sample_index"], raw.get("count", 1))
+        raise InputError.at(
+            path,
+            line,
+            f"test {raw['test_id']} of {raw['task_id']} does not compile "
+            f"({type(e).__name__}: {getattr(e, 'msg', e)})",
+            "Drop that row or regenerate the tests",
+        ) from None
+    return TestRow(
+        raw["task_id"],
+        raw["test_id"],
+        raw["test"],
+        raw["style"],
+        raw["generator"],
+        raw["sample_index"],
+        raw.get("count", 1),
+    )
 
 
 def iter_tests(path: Path) -> Iterator[tuple[int, TestRow]]:
@@ -117,8 +140,12 @@ def iter_tests(path: Path) -> Iterator[tuple[int, TestRow]]:
         row = _row(path, line, raw)
         key = (row.task_id, row.generator, row.test_id)
         if key in seen:
-            raise InputError.at(path, line, f"test {row.test_id} of {row.task_id} by {row.generator} repeats "
-                                f"line {seen[key]}", "Delete the repeated row")
+            raise InputError.at(
+                path,
+                line,
+                f"test {row.test_id} of {row.task_id} by {row.generator} repeats line {seen[key]}",
+                "Delete the repeated row",
+            )
         seen[key] = line
         yield line, row
 
@@ -137,12 +164,20 @@ def read_tests(path: Path, generator: str | None = None) -> list[TestRow]:
     generators = sorted({r.generator for r in rows})
     if generator is not None:
         if generator not in generators:
-            raise InputError.at(path, None, f"no tests by generator '{generator}'",
-                                f"The file holds: {', '.join(generators) or '(no rows)'}")
+            raise InputError.at(
+                path,
+                None,
+                f"no tests by generator '{generator}'",
+                f"The file holds: {', '.join(generators) or '(no rows)'}",
+            )
         return [r for r in rows if r.generator == generator]
     if len(generators) > 1:
-        raise InputError.at(path, None, f"tests from {len(generators)} generators ({', '.join(generators)})",
-                            "Choose one with --generator")
+        raise InputError.at(
+            path,
+            None,
+            f"tests from {len(generators)} generators ({', '.join(generators)})",
+            "Choose one with --generator",
+        )
     return rows
 
 

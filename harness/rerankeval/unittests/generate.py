@@ -63,10 +63,14 @@ class GenerationConfig:
     def sampling(self) -> dict[str, Any]:
         """The resolved sampling settings (recorded with every generation)."""
         d = DEFAULTS[self.style]
-        return {"n": self.n, "temperature": d.temperature if self.temperature is None else self.temperature,
-                "top_p": d.top_p if self.top_p is None else self.top_p,
-                "max_tokens": d.max_tokens if self.max_tokens is None else self.max_tokens,
-                "stop": list(d.stop) or None, "seed": self.seed}
+        return {
+            "n": self.n,
+            "temperature": d.temperature if self.temperature is None else self.temperature,
+            "top_p": d.top_p if self.top_p is None else self.top_p,
+            "max_tokens": d.max_tokens if self.max_tokens is None else self.max_tokens,
+            "stop": list(d.stop) or None,
+            "seed": self.seed,
+        }
 
     def record(self) -> dict[str, Any]:
         """The settings a resumed run must share with the run it continues."""
@@ -87,12 +91,14 @@ class GenerationSummary:
 
 
 def _parse(samples: Sequence[str], problem: Problem, config: GenerationConfig) -> list[Any]:
-    return parse_generations(samples, problem.entry_point, config.style, config.limit_per_sample,
-                             config.dedupe)
+    return parse_generations(
+        samples, problem.entry_point, config.style, config.limit_per_sample, config.dedupe
+    )
 
 
-def _resume_state(out: Path, generator: str, config: GenerationConfig,
-                  problems: dict[str, Problem]) -> tuple[set[str], list[TestRow]]:
+def _resume_state(
+    out: Path, generator: str, config: GenerationConfig, problems: dict[str, Problem]
+) -> tuple[set[str], list[TestRow]]:
     """Tasks already generated, and the tests the sidecar implies that ``out`` is missing."""
     sidecar = sidecar_path(out)
     have = {(row.task_id, row.test_id) for _, row in iter_tests(out)} if out.exists() else set()
@@ -105,8 +111,12 @@ def _resume_state(out: Path, generator: str, config: GenerationConfig,
         got = {k: row.get(k) for k in want}
         if got != want:
             diff = ", ".join(f"{k}: {got[k]!r} != {want[k]!r}" for k in want if got[k] != want[k])
-            raise InputError.at(sidecar, no, f"the run being resumed used other settings ({diff})",
-                                "Resume with the same settings, or write to a new --out")
+            raise InputError.at(
+                sidecar,
+                no,
+                f"the run being resumed used other settings ({diff})",
+                "Resume with the same settings, or write to a new --out",
+            )
         task = row.get("task_id")
         if task in problems and isinstance(row.get("samples"), list):
             done.add(task)
@@ -116,9 +126,15 @@ def _resume_state(out: Path, generator: str, config: GenerationConfig,
     return done, missing
 
 
-def generate_tests(problems: Sequence[Problem], generator: Generator, out: Path,
-                   config: GenerationConfig | None = None, resume: bool = False, overwrite: bool = False,
-                   progress: Callable[[int], None] | None = None) -> GenerationSummary:
+def generate_tests(
+    problems: Sequence[Problem],
+    generator: Generator,
+    out: Path,
+    config: GenerationConfig | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> GenerationSummary:
     """Generates, parses and writes unit tests for ``problems``.
 
     Args:
@@ -145,8 +161,10 @@ def generate_tests(problems: Sequence[Problem], generator: Generator, out: Path,
         raise InputError.at("problems", None, "task ids repeat", "Pass each problem once")
     if (out.exists() or sidecar.exists()) and not resume:
         if not overwrite:
-            raise RunExistsError(f"{out} already exists. Use --resume to continue it, --overwrite to replace "
-                                 "it, or choose another --out")
+            raise RunExistsError(
+                f"{out} already exists. Use --resume to continue it, --overwrite to replace "
+                "it, or choose another --out"
+            )
         out.unlink(missing_ok=True)
         sidecar.unlink(missing_ok=True)
     summary = GenerationSummary()
@@ -160,31 +178,55 @@ def generate_tests(problems: Sequence[Problem], generator: Generator, out: Path,
         if missing:
             log.info("re-derived %d tests of finished problems from %s", len(missing), sidecar)
         for start in range(0, len(todo), max(1, config.batch_problems)):
-            batch = todo[start:start + max(1, config.batch_problems)]
+            batch = todo[start : start + max(1, config.batch_problems)]
             _run_batch(batch, generator, config, sampling, raw_out, tests_out, summary, len(done))
             if progress is not None:
                 progress(len(batch))
     return summary
 
 
-def _run_batch(batch: Sequence[tuple[int, Problem]], generator: Generator, config: GenerationConfig,
-               sampling: dict[str, Any], raw_out: JsonlAppender, tests_out: JsonlAppender,
-               summary: GenerationSummary, done_before: int) -> None:
+def _run_batch(
+    batch: Sequence[tuple[int, Problem]],
+    generator: Generator,
+    config: GenerationConfig,
+    sampling: dict[str, Any],
+    raw_out: JsonlAppender,
+    tests_out: JsonlAppender,
+    summary: GenerationSummary,
+    done_before: int,
+) -> None:
     prompts = [build_prompt(p, config.style, config.code_in_prompt) for _, p in batch]
     seeds = None if config.seed is None else [config.seed + g * config.n for g, _ in batch]
     t0 = time.perf_counter()
-    results = checked_generate(generator, prompts, config.n, what="test generator",
-                               kept=done_before + summary.problems, temperature=sampling["temperature"],
-                               top_p=sampling["top_p"], max_tokens=sampling["max_tokens"],
-                               stop=sampling["stop"], seed=seeds)
+    results = checked_generate(
+        generator,
+        prompts,
+        config.n,
+        what="test generator",
+        kept=done_before + summary.problems,
+        temperature=sampling["temperature"],
+        top_p=sampling["top_p"],
+        max_tokens=sampling["max_tokens"],
+        stop=sampling["stop"],
+        seed=seeds,
+    )
     seconds = time.perf_counter() - t0
     summary.seconds += seconds
     for (_, problem), prompt, result in zip(batch, prompts, results, strict=True):
         tests = _parse(result.texts, problem, config)
-        raw_out.write({"task_id": problem.problem_id, "generator": generator.spec, **config.record(),
-                       "prompt": prompt, "samples": list(result.texts), "prompt_tokens": result.prompt_tokens,
-                       "completion_tokens": result.completion_tokens,
-                       "seconds": round(seconds / len(batch), 3), "n_tests": len(tests)})
+        raw_out.write(
+            {
+                "task_id": problem.problem_id,
+                "generator": generator.spec,
+                **config.record(),
+                "prompt": prompt,
+                "samples": list(result.texts),
+                "prompt_tokens": result.prompt_tokens,
+                "completion_tokens": result.completion_tokens,
+                "seconds": round(seconds / len(batch), 3),
+                "n_tests": len(tests),
+            }
+        )
         for t in tests:
             tests_out.write(TestRow.from_parsed(problem.problem_id, generator.spec, t).to_json())
         summary.problems += 1

@@ -39,19 +39,28 @@ def codet_source_path(samples_path: Path) -> Path:
 
 def _codet_tasks(source: Path) -> dict[str, dict[str, str]]:
     if not source.is_file():
-        raise InputError.at(source, None, "CodeT's dataset file not found (it maps prompts to task ids)",
-                            "Pass it with --source, e.g. HumanEval_for_test_case_generation.jsonl")
+        raise InputError.at(
+            source,
+            None,
+            "CodeT's dataset file not found (it maps prompts to task ids)",
+            "Pass it with --source, e.g. HumanEval_for_test_case_generation.jsonl",
+        )
     tasks: dict[str, dict[str, str]] = {}
     for no, row in enumerate(read_jsonl(source), 1):
         if not all(isinstance(row.get(k), str) for k in ("task_id", "prompt", "entry_point")):
-            raise InputError.at(source, no, "needs string fields task_id, prompt, entry_point",
-                                "Use CodeT's *_for_test_case_generation.jsonl")
+            raise InputError.at(
+                source,
+                no,
+                "needs string fields task_id, prompt, entry_point",
+                "Use CodeT's *_for_test_case_generation.jsonl",
+            )
         tasks[row["prompt"]] = row
     return tasks
 
 
-def import_codet(path: Path, source: Path | None = None, limit: int = CODET_LIMIT,
-                 generator: str | None = None) -> list[TestRow]:
+def import_codet(
+    path: Path, source: Path | None = None, limit: int = CODET_LIMIT, generator: str | None = None
+) -> list[TestRow]:
     """Reads CodeT's released test-case generations into test rows.
 
     Args:
@@ -72,14 +81,25 @@ def import_codet(path: Path, source: Path | None = None, limit: int = CODET_LIMI
     rows: list[TestRow] = []
     for no, raw in enumerate(read_jsonl(path), 1):
         samples = raw.get("samples")
-        if not isinstance(raw.get("prompt"), str) or not isinstance(samples, list) \
-                or not all(isinstance(s, str) for s in samples):
-            raise InputError.at(path, no, "expected {\"prompt\": str, \"samples\": [str, ...]}",
-                                "Use a CodeT *_test_case.jsonl file")
+        if (
+            not isinstance(raw.get("prompt"), str)
+            or not isinstance(samples, list)
+            or not all(isinstance(s, str) for s in samples)
+        ):
+            raise InputError.at(
+                path,
+                no,
+                'expected {"prompt": str, "samples": [str, ...]}',
+                "Use a CodeT *_test_case.jsonl file",
+            )
         task = tasks.get(raw["prompt"])
         if task is None:
-            raise InputError.at(path, no, f"the prompt matches no task of {source}",
-                                "Pass the dataset file the samples were generated from with --source")
+            raise InputError.at(
+                path,
+                no,
+                f"the prompt matches no task of {source}",
+                "Pass the dataset file the samples were generated from with --source",
+            )
         for test in parse_generations(samples, task["entry_point"], "assert", limit=limit, dedupe="text"):
             rows.append(TestRow.from_parsed(task["task_id"], name, test))
     return rows
@@ -90,24 +110,30 @@ def _coderm_tests(path: Path, no: int, value: object) -> list[str]:
         try:
             value = json.loads(value)
         except json.JSONDecodeError:
-            raise InputError.at(path, no, "unit_tests is a string that is not JSON",
-                                "Give a list of test sources") from None
+            raise InputError.at(
+                path, no, "unit_tests is a string that is not JSON", "Give a list of test sources"
+            ) from None
     if isinstance(value, list) and all(isinstance(v, dict) and isinstance(v.get("code"), str) for v in value):
         return [v["code"] for v in value]
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return list(value)
-    raise InputError.at(path, no, "unit_tests must be a list of sources (or of {\"code\": ...} objects)",
-                        "Use CodeRM's ut_<model>_<n>.jsonl")
+    raise InputError.at(
+        path,
+        no,
+        'unit_tests must be a list of sources (or of {"code": ...} objects)',
+        "Use CodeRM's ut_<model>_<n>.jsonl",
+    )
 
 
 def strip_coderm_runner(source: str) -> str:
     """A CodeRM unit test without CodeRM's runner lines (``suite = unittest.TestLoader()...``)."""
     match = _CODERM_RUNNER.search(source)
-    return source if match is None else source[:match.start()].rstrip() + "\n"
+    return source if match is None else source[: match.start()].rstrip() + "\n"
 
 
-def import_coderm(path: Path, entry_points: Mapping[str, str] | None = None,
-                  generator: str | None = None) -> list[TestRow]:
+def import_coderm(
+    path: Path, entry_points: Mapping[str, str] | None = None, generator: str | None = None
+) -> list[TestRow]:
     """Reads CodeRM's released unit tests into test rows (our runner replaces theirs).
 
     Args:
@@ -125,8 +151,9 @@ def import_coderm(path: Path, entry_points: Mapping[str, str] | None = None,
     for no, raw in enumerate(read_jsonl(path), 1):
         task_id = raw.get("task_id")
         if not isinstance(task_id, str | int) or "unit_tests" not in raw:
-            raise InputError.at(path, no, "expected {\"task_id\", \"unit_tests\": [...]}",
-                                "Use CodeRM's ut_<model>_<n>.jsonl")
+            raise InputError.at(
+                path, no, 'expected {"task_id", "unit_tests": [...]}', "Use CodeRM's ut_<model>_<n>.jsonl"
+            )
         task_id = str(task_id)
         entry = (entry_points or {}).get(task_id)
         found: dict[str, ParsedTest] = {}
@@ -134,7 +161,10 @@ def import_coderm(path: Path, entry_points: Mapping[str, str] | None = None,
             for test in split_unittest_classes(strip_coderm_runner(source), entry):
                 key = normalize_source(test)
                 prev = found.get(key)
-                found[key] = ParsedTest(key, "unittest", index) if prev is None else \
-                    ParsedTest(prev.source, "unittest", prev.sample_index, prev.count + 1)
+                found[key] = (
+                    ParsedTest(key, "unittest", index)
+                    if prev is None
+                    else ParsedTest(prev.source, "unittest", prev.sample_index, prev.count + 1)
+                )
         rows.extend(TestRow.from_parsed(task_id, name, t) for t in found.values())
     return rows

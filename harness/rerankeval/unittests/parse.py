@@ -106,6 +106,7 @@ def extract_code(text: str) -> str:
 
 # ----------------------------------------------------------------------------- asserts (CodeT)
 
+
 def split_asserts(completion: str, entry_point: str, limit: int | None = CODET_LIMIT) -> list[str]:
     """CodeT's extraction of assert statements from one generation that continues ``assert ``.
 
@@ -118,8 +119,11 @@ def split_asserts(completion: str, entry_point: str, limit: int | None = CODET_L
         Assert statements, each compiling on its own, in generation order (duplicates kept).
     """
     name = entry_point.strip()
-    parts = [f"assert {part}".strip() for part in f"assert {completion}".split("assert ")
-             if name in part and part.strip()]
+    parts = [
+        f"assert {part}".strip()
+        for part in f"assert {completion}".split("assert ")
+        if name in part and part.strip()
+    ]
     kept = []
     for part in parts:
         for stop in CODET_STOP:
@@ -140,9 +144,12 @@ def _codet_valid(test: str) -> bool:
 
 # ----------------------------------------------------------------------------- unittest (CodeRM)
 
+
 def _base_names(node: ast.ClassDef) -> list[str]:
-    return [b.attr if isinstance(b, ast.Attribute) else b.id if isinstance(b, ast.Name) else ""
-            for b in node.bases]
+    return [
+        b.attr if isinstance(b, ast.Attribute) else b.id if isinstance(b, ast.Name) else ""
+        for b in node.bases
+    ]
 
 
 def _testcase_classes(tree: ast.Module) -> dict[str, ast.ClassDef]:
@@ -171,8 +178,9 @@ def _ancestors(node: ast.ClassDef, cases: dict[str, ast.ClassDef]) -> set[str]:
 
 
 def _has_test_methods(node: ast.ClassDef) -> bool:
-    return any(isinstance(b, ast.FunctionDef | ast.AsyncFunctionDef) and b.name.startswith("test")
-               for b in node.body)
+    return any(
+        isinstance(b, ast.FunctionDef | ast.AsyncFunctionDef) and b.name.startswith("test") for b in node.body
+    )
 
 
 def _keep_in_prelude(node: ast.stmt, entry_point: str | None) -> bool:
@@ -198,15 +206,21 @@ def split_unittest_classes(code: str, entry_point: str | None) -> list[str]:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     cases = _testcase_classes(tree)
-    prelude = [n for n in tree.body if not (isinstance(n, ast.ClassDef) and n.name in cases)
-               and _keep_in_prelude(n, entry_point)]
+    prelude = [
+        n
+        for n in tree.body
+        if not (isinstance(n, ast.ClassDef) and n.name in cases) and _keep_in_prelude(n, entry_point)
+    ]
     out = []
     for case in cases.values():
         bases = _ancestors(case, cases)  # the module's TestCase classes it inherits from
         if not (_has_test_methods(case) or any(_has_test_methods(cases[b]) for b in bases)):
             continue
-        head = "\n".join(_segment(code, n) for n in tree.body
-                         if n in prelude or (isinstance(n, ast.ClassDef) and n.name in bases))
+        head = "\n".join(
+            _segment(code, n)
+            for n in tree.body
+            if n in prelude or (isinstance(n, ast.ClassDef) and n.name in bases)
+        )
         source = wrap_unittest(head, _segment(code, case), case.name)
         if compiles(source):
             out.append(source)
@@ -218,13 +232,15 @@ def _segment(code: str, node: ast.stmt) -> str:
     first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
     lines = code.splitlines()
     end = node.end_lineno or node.lineno
-    return "\n".join(lines[first - 1:end])
+    return "\n".join(lines[first - 1 : end])
 
 
 # ----------------------------------------------------------------------------- per problem
 
-def parse_generation(text: str, entry_point: str, style: TestStyle,
-                     limit: int | None = CODET_LIMIT) -> list[str]:
+
+def parse_generation(
+    text: str, entry_point: str, style: TestStyle, limit: int | None = CODET_LIMIT
+) -> list[str]:
     """The tests in one raw generation (duplicates within it kept, in order).
 
     Args:
@@ -240,8 +256,13 @@ def parse_generation(text: str, entry_point: str, style: TestStyle,
     raise ValueError(f"unknown test style {style!r}")
 
 
-def parse_generations(samples: Sequence[str], entry_point: str, style: TestStyle,
-                      limit: int | None = CODET_LIMIT, dedupe: Dedupe = "text") -> list[ParsedTest]:
+def parse_generations(
+    samples: Sequence[str],
+    entry_point: str,
+    style: TestStyle,
+    limit: int | None = CODET_LIMIT,
+    dedupe: Dedupe = "text",
+) -> list[ParsedTest]:
     """Unique tests of one problem from all its generations, in order of first appearance.
 
     Args:
@@ -256,6 +277,9 @@ def parse_generations(samples: Sequence[str], entry_point: str, style: TestStyle
         for source in parse_generation(sample, entry_point, style, limit):
             key = normalize_source(source, dedupe)
             prev = found.get(key)
-            found[key] = ParsedTest(normalize_source(source), style, index) if prev is None else \
-                ParsedTest(prev.source, style, prev.sample_index, prev.count + 1)
+            found[key] = (
+                ParsedTest(normalize_source(source), style, index)
+                if prev is None
+                else ParsedTest(prev.source, style, prev.sample_index, prev.count + 1)
+            )
     return list(found.values())

@@ -79,11 +79,11 @@ def strip_docstring_examples(prompt: str, entry_point: str) -> str:
     if cut is None:
         return prompt
     quote = '"""' if '"""' in lines[close] else "'''"
-    indent = lines[close][:lines[close].index(quote)]
+    indent = lines[close][: lines[close].index(quote)]
     body = lines[:cut]
     while body and not body[-1].strip():
         body.pop()
-    return "\n".join([*body, indent + quote, *lines[close + 1:]])
+    return "\n".join([*body, indent + quote, *lines[close + 1 :]])
 
 
 def _docstring_text(prompt: str) -> str:
@@ -105,17 +105,20 @@ def _signature_stub(problem: Problem) -> str:
         tree = ast.parse(ref)
     except SyntaxError:
         tree = ast.Module(body=[], type_ignores=[])
-    imports = [ast.get_source_segment(ref, n) or "" for n in tree.body
-               if isinstance(n, ast.Import | ast.ImportFrom)]
-    fn = next((n for n in tree.body
-               if isinstance(n, ast.FunctionDef) and n.name == problem.entry_point), None)
+    imports = [
+        ast.get_source_segment(ref, n) or "" for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)
+    ]
+    fn = next(
+        (n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == problem.entry_point), None
+    )
     if fn is not None:
         returns = f" -> {ast.unparse(fn.returns)}" if fn.returns is not None else ""
         sig = f"def {fn.name}({ast.unparse(fn.args)}){returns}:"
     else:
         sig = f"def {problem.entry_point}(*args):"
-    description = "\n".join(line for line in _docstring_text(problem.prompt).split("\n")
-                            if not line.strip().startswith("assert "))
+    description = "\n".join(
+        line for line in _docstring_text(problem.prompt).split("\n") if not line.strip().startswith("assert ")
+    )
     doc = "\n".join("    " + line if line.strip() else "" for line in description.strip().split("\n"))
     head = "\n".join(i for i in imports if i)
     return (head + "\n" if head else "") + f"{sig}\n    '''\n{doc}\n    '''\n    pass\n"
@@ -169,8 +172,11 @@ def coderm_messages(problem: Problem, code: CodeInPrompt | str = "stub") -> list
     if code == "stub":
         body = function_stub(problem)
     elif code == "canonical":
-        body = (problem.prompt + problem.reference) if _defines_entry_point(problem) and \
-            _def_line(problem.reference, problem.entry_point) is None else problem.reference
+        body = (
+            (problem.prompt + problem.reference)
+            if _defines_entry_point(problem) and _def_line(problem.reference, problem.entry_point) is None
+            else problem.reference
+        )
     else:
         body = code
     content = CODERM_TEMPLATE.format(question=question_text(problem), code=body.strip("\n"))

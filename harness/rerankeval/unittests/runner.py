@@ -13,7 +13,7 @@ sandbox still records ``timeout`` / ``oom`` rather than a plain failure.
 
 from __future__ import annotations
 
-_RUNNER = '''
+_RUNNER = """
 
 import io as _rerankeval_io
 import unittest as _rerankeval_unittest
@@ -46,7 +46,7 @@ if _rerankeval_result.testsRun == 0 or not _rerankeval_result.wasSuccessful():
         "{cls}: %d failed, %d errors of %d"
         % (len(_rerankeval_result.failures), len(_rerankeval_result.errors), _rerankeval_result.testsRun)
     )
-'''
+"""
 
 #: First line of the runner block; marks where a generated class ends in a test source.
 RUNNER_MARK = "import io as _rerankeval_io"

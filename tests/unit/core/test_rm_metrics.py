@@ -135,8 +135,12 @@ def _problems(seed: int = 0, n: int = 60) -> list[ScoredProblem]:
 
 
 def test_a_scorer_that_returns_the_labels_reaches_auc_one_and_the_oracle_curve() -> None:
-    problems = [ScoredProblem(p.problem_id, tuple(float(y) for y in p.labels), p.labels,
-                              tuple(float(y) for y in p.labels)) for p in _problems()]
+    problems = [
+        ScoredProblem(
+            p.problem_id, tuple(float(y) for y in p.labels), p.labels, tuple(float(y) for y in p.labels)
+        )
+        for p in _problems()
+    ]
     q = rm_quality(problems, QualityConfig(ks=(1, 2, 4, 8), n_boot=50))
     assert q["auc"]["value"] == 1.0 and q["auc_within"]["value"] == 1.0
     assert q["accuracy"]["value"] == 1.0 and q["ece"]["value"] == 0.0

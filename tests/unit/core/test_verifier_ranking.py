@@ -11,8 +11,12 @@ from rerankeval.core.rm_quality import QualityConfig, rm_quality
 from rerankeval.core.verifier_ranking import ranking_metrics, spearman
 
 
-def _p(pid: str, scores: tuple[float, ...], fractions: tuple[float, ...] | None,
-       probs: tuple[float, ...] | None = None) -> ScoredProblem:
+def _p(
+    pid: str,
+    scores: tuple[float, ...],
+    fractions: tuple[float, ...] | None,
+    probs: tuple[float, ...] | None = None,
+) -> ScoredProblem:
     return ScoredProblem(pid, scores, tuple(f == 1.0 for f in fractions or scores), probs, fractions)
 
 

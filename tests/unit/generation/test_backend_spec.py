@@ -24,21 +24,29 @@ def test_bare_smollm2_means_the_hf_backend() -> None:
 
 
 def test_options_are_typed_sorted_and_round_trip() -> None:
-    s = parse_backend_spec("vllm:/m?max_model_len=1024&enforce_eager=true&dtype=bfloat16"
-                           "&gpu_memory_utilization=0.5")
-    assert s.engine_kwargs == {"max_model_len": 1024, "enforce_eager": True, "dtype": "bfloat16",
-                               "gpu_memory_utilization": 0.5}
+    s = parse_backend_spec(
+        "vllm:/m?max_model_len=1024&enforce_eager=true&dtype=bfloat16&gpu_memory_utilization=0.5"
+    )
+    assert s.engine_kwargs == {
+        "max_model_len": 1024,
+        "enforce_eager": True,
+        "dtype": "bfloat16",
+        "gpu_memory_utilization": 0.5,
+    }
     assert parse_backend_spec(str(s)) == s
     assert str(s) == "vllm:/m?dtype=bfloat16&enforce_eager=true&gpu_memory_utilization=0.5&max_model_len=1024"
 
 
-@pytest.mark.parametrize(("spec", "says"), [
-    ("llama:/m", "unknown backend 'llama:/m'"),
-    ("/models/qwen", "unknown backend"),
-    ("vllm:", "names no model"),
-    ("openai:http://127.0.0.1:8000/v1", "names no served model"),
-    ("openai:127.0.0.1:8000#m", "not an http(s) URL"),
-])
+@pytest.mark.parametrize(
+    ("spec", "says"),
+    [
+        ("llama:/m", "unknown backend 'llama:/m'"),
+        ("/models/qwen", "unknown backend"),
+        ("vllm:", "names no model"),
+        ("openai:http://127.0.0.1:8000/v1", "names no served model"),
+        ("openai:127.0.0.1:8000#m", "not an http(s) URL"),
+    ],
+)
 def test_bad_specs_say_what_and_how_to_fix(spec: str, says: str) -> None:
     with pytest.raises(InputError) as e:
         parse_backend_spec(spec)

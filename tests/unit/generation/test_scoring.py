@@ -45,8 +45,12 @@ def test_specs_name_the_kind_backend_and_split_scorer_options_from_engine_option
     assert opts == {"yes": "Yes", "no": "No", "max_length": 512}
     assert backend.engine_kwargs == {"dtype": "float32"}
     kind, backend, _ = parse_scorer_spec("openai:http://127.0.0.1:8000/v1#my-rm")
-    assert (kind, backend.kind, backend.base_url, backend.model) == ("head", "openai", "http://127.0.0.1:8000/v1",
-                                                                      "my-rm")
+    assert (kind, backend.kind, backend.base_url, backend.model) == (
+        "head",
+        "openai",
+        "http://127.0.0.1:8000/v1",
+        "my-rm",
+    )
     assert parse_scorer_spec("oracle-labels")[0] == "oracle"
 
 
@@ -67,8 +71,10 @@ def test_scorer_options_override_the_spec_and_unknown_options_are_refused() -> N
 def test_oracle_scorer_returns_the_labels_and_needs_them() -> None:
     scorer = make_scorer("oracle-labels")
     assert isinstance(scorer, OracleLabelsScorer)
-    out = scorer.score([ScoreInput.of(True, problem="p", candidate="a"),
-                        ScoreInput.of(False, problem="p", candidate="b")], CODE_TEMPLATE)
+    out = scorer.score(
+        [ScoreInput.of(True, problem="p", candidate="a"), ScoreInput.of(False, problem="p", candidate="b")],
+        CODE_TEMPLATE,
+    )
     assert [(r.score, r.prob) for r in out] == [(1.0, 1.0), (0.0, 0.0)]
     with pytest.raises(InputError, match="known label"):
         scorer.score([ScoreInput.of(problem="p", candidate="c")], CODE_TEMPLATE)
@@ -117,8 +123,12 @@ class CountingScorer:
     def __init__(self) -> None:
         self.seen = 0
 
-    def score(self, inputs: Sequence[ScoreInput], template: TemplateSet,
-              progress: Callable[[int], None] | None = None) -> list[ScoreResult]:
+    def score(
+        self,
+        inputs: Sequence[ScoreInput],
+        template: TemplateSet,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[ScoreResult]:
         self.seen += len(inputs)
         if progress:
             progress(len(inputs))
@@ -140,8 +150,9 @@ def test_the_cache_scores_each_distinct_input_once_across_runs(tmp_path: Path) -
     assert other.seen == 1
 
 
-def test_cache_keys_follow_the_model_files_not_just_the_spec(tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cache_keys_follow_the_model_files_not_just_the_spec(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "m").mkdir()
     (tmp_path / "m" / "config.json").write_text("{}")
@@ -160,12 +171,16 @@ def test_a_prompt_file_replaces_the_verifier_prompt_and_changes_the_fingerprint(
     from rerankeval.generation.scoring import verifier_prompt_from_file
 
     f = tmp_path / "p.txt"
-    f.write_text("### system\nYou review code.\n### user\nTask:\n{problem}\nCode:\n{candidate}\n"
-                 "Write {{ok}}? {yes}/{no}\n")
+    f.write_text(
+        "### system\nYou review code.\n### user\nTask:\n{problem}\nCode:\n{candidate}\n"
+        "Write {{ok}}? {yes}/{no}\n"
+    )
     t = verifier_prompt_from_file(f, CODE_TEMPLATE)
     msgs = t.verifier.render({"problem": "P", "candidate": "C", "yes": "Y", "no": "N"})
-    assert msgs == [{"role": "system", "content": "You review code."},
-                    {"role": "user", "content": "Task:\nP\nCode:\nC\nWrite {ok}? Y/N"}]
+    assert msgs == [
+        {"role": "system", "content": "You review code."},
+        {"role": "user", "content": "Task:\nP\nCode:\nC\nWrite {ok}? Y/N"},
+    ]
     assert t.head == CODE_TEMPLATE.head and t.verifier.add_generation_prompt
     assert t.fingerprint != CODE_TEMPLATE.fingerprint and t.name.startswith("code+prompt-")
     f.write_text(f.read_text().replace("You review", "You check"))
@@ -177,13 +192,16 @@ def test_a_prompt_file_replaces_the_verifier_prompt_and_changes_the_fingerprint(
     assert t2.long_fields == ("candidate",)  # only the fields the prompt shows are cut to fit
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("{problem}\n{canddiate}", "unknown slot(s) {canddiate}"),
-    ("{problem} only", "{candidate} is missing"),
-    ("{candidate} {", "malformed braces"),
-    ("   \n", "holds no prompt"),
-    ("{candidate}\n### system\nbe brief", "ends with a system message"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{problem}\n{canddiate}", "unknown slot(s) {canddiate}"),
+        ("{problem} only", "{candidate} is missing"),
+        ("{candidate} {", "malformed braces"),
+        ("   \n", "holds no prompt"),
+        ("{candidate}\n### system\nbe brief", "ends with a system message"),
+    ],
+)
 def test_bad_prompt_files_fail_naming_the_file_and_the_fix(tmp_path: Path, text: str, message: str) -> None:
     from rerankeval.generation.scoring import verifier_prompt_from_file
 

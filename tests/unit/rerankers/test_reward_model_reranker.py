@@ -13,8 +13,9 @@ from rerankeval.errors import InputError
 from rerankeval.rerankers import load_reranker
 
 
-def _item(pid: str, n: int, rm: tuple[float, ...] | None = None,
-          gold: tuple[bool, ...] | None = None) -> RerankItem:
+def _item(
+    pid: str, n: int, rm: tuple[float, ...] | None = None, gold: tuple[bool, ...] | None = None
+) -> RerankItem:
     cands = tuple(Candidate(pid, i, f"def f():\n    return {i}\n") for i in range(n))
     return RerankItem(pid, "def f():\n    '''Return something.'''\n", cands, rm_scores=rm, gold=gold)
 
@@ -29,7 +30,8 @@ def test_rm_loads_by_name_and_ranks_precomputed_scores_without_a_model() -> None
 
 
 def test_the_oracle_labels_scorer_reads_gold_and_picks_a_correct_candidate(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("RERANKEVAL_CACHE_DIR", str(tmp_path))
     r = load_reranker("rm", rm="oracle-labels")
     assert r.needs == frozenset({"gold"})

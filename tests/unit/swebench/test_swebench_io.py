@@ -38,15 +38,36 @@ def _report(path: Path, resolved: list[str], unresolved: list[str], **extra: lis
 
 
 def test_candidates_from_several_files_are_indexed_per_instance_in_reading_order(tmp_path: Path) -> None:
-    a = _jsonl(tmp_path / "runA.jsonl", [
-        {"instance_id": "x__y-1", "model_name_or_path": "org/a", "model_patch": "diff a1", "resolved": True},
-        {"instance_id": "x__y-2", "model_name_or_path": "org/a", "model_patch": None}])
+    a = _jsonl(
+        tmp_path / "runA.jsonl",
+        [
+            {
+                "instance_id": "x__y-1",
+                "model_name_or_path": "org/a",
+                "model_patch": "diff a1",
+                "resolved": True,
+            },
+            {"instance_id": "x__y-2", "model_name_or_path": "org/a", "model_patch": None},
+        ],
+    )
     b = tmp_path / "runB.json"
-    b.write_text(json.dumps({"x__y-1": {"model_name_or_path": "b", "model_patch": "diff b1",
-                                        "trajectory": [{"role": "assistant", "content": "ls"}]}}))
+    b.write_text(
+        json.dumps(
+            {
+                "x__y-1": {
+                    "model_name_or_path": "b",
+                    "model_patch": "diff b1",
+                    "trajectory": [{"role": "assistant", "content": "ls"}],
+                }
+            }
+        )
+    )
     c = read_candidates([a, b])
-    assert [(x.instance_id, x.index, x.run) for x in c] == [("x__y-1", 0, "org/a"), ("x__y-2", 0, "org/a"),
-                                                           ("x__y-1", 1, "b")]
+    assert [(x.instance_id, x.index, x.run) for x in c] == [
+        ("x__y-1", 0, "org/a"),
+        ("x__y-2", 0, "org/a"),
+        ("x__y-1", 1, "b"),
+    ]
     assert c[1].model_patch == "" and c[0].resolved is True and c[2].resolved is None
     assert c[0].source == f"{a}:1" and "[assistant]\nls" in (c[2].trajectory or "")
 
@@ -69,9 +90,18 @@ def test_instances_need_a_problem_statement(tmp_path: Path) -> None:
 
 
 def test_labels_come_from_resolved_fields_or_from_reports_by_model_name(tmp_path: Path) -> None:
-    cands = read_candidates([_jsonl(tmp_path / "c.jsonl", [
-        {"instance_id": i, "model_name_or_path": m, "model_patch": "d"}
-        for m in ("org/gpt-4", "org/gpt-4.1") for i in ("a", "b", "c")])])
+    cands = read_candidates(
+        [
+            _jsonl(
+                tmp_path / "c.jsonl",
+                [
+                    {"instance_id": i, "model_name_or_path": m, "model_patch": "d"}
+                    for m in ("org/gpt-4", "org/gpt-4.1")
+                    for i in ("a", "b", "c")
+                ],
+            )
+        ]
+    )
     r1 = _report(tmp_path / "org__gpt-4.run1.json", ["a"], ["b"], error_ids=["c"])
     r2 = _report(tmp_path / "org__gpt-4.1.run1.json", ["b"], ["a"], incomplete_ids=["c"])
     labels = labels_from_reports(cands, [r1, r2])
@@ -83,9 +113,17 @@ def test_labels_come_from_resolved_fields_or_from_reports_by_model_name(tmp_path
 
 
 def test_reports_that_cannot_label_candidates_are_refused(tmp_path: Path) -> None:
-    cands = read_candidates([_jsonl(tmp_path / "c.jsonl", [
-        {"instance_id": "a", "model_name_or_path": "m", "model_patch": "d1"},
-        {"instance_id": "a", "model_name_or_path": "m", "model_patch": "d2"}])])
+    cands = read_candidates(
+        [
+            _jsonl(
+                tmp_path / "c.jsonl",
+                [
+                    {"instance_id": "a", "model_name_or_path": "m", "model_patch": "d1"},
+                    {"instance_id": "a", "model_name_or_path": "m", "model_patch": "d2"},
+                ],
+            )
+        ]
+    )
     with pytest.raises(InputError, match="several candidates for a"):
         labels_from_reports(cands, [_report(tmp_path / "m.r.json", ["a"], [])])
     with pytest.raises(InputError, match="matches none of the candidate models"):
@@ -96,15 +134,25 @@ def test_reports_that_cannot_label_candidates_are_refused(tmp_path: Path) -> Non
 
 
 def test_predictions_file_has_one_row_per_instance_with_the_reranked_model_name(tmp_path: Path) -> None:
-    cands = read_candidates([_jsonl(tmp_path / "c.jsonl", [
-        {"instance_id": "a", "model_name_or_path": "org/m", "model_patch": "diff --git a"},
-        {"instance_id": "b", "model_name_or_path": "org/m", "model_patch": ""}])])
+    cands = read_candidates(
+        [
+            _jsonl(
+                tmp_path / "c.jsonl",
+                [
+                    {"instance_id": "a", "model_name_or_path": "org/m", "model_patch": "diff --git a"},
+                    {"instance_id": "b", "model_name_or_path": "org/m", "model_patch": ""},
+                ],
+            )
+        ]
+    )
     name = reranked_model_name(default_base_name(cands), "verifier:vllm/SWE RM")
     assert name == "org/m+rerank.verifier-vllm-SWE-RM"
     path = write_predictions(tmp_path / "p" / "preds.jsonl", cands, name)
     rows = [json.loads(x) for x in path.read_text().splitlines()]
-    assert rows == [{"instance_id": "a", "model_name_or_path": name, "model_patch": "diff --git a"},
-                    {"instance_id": "b", "model_name_or_path": name, "model_patch": ""}]
+    assert rows == [
+        {"instance_id": "a", "model_name_or_path": name, "model_patch": "diff --git a"},
+        {"instance_id": "b", "model_name_or_path": name, "model_patch": ""},
+    ]
     with pytest.raises(ValueError, match="several picks"):
         write_predictions(tmp_path / "q.jsonl", [cands[0], cands[0]], name)
 
@@ -117,8 +165,9 @@ def test_without_docker_the_harness_refuses_with_a_clear_message(tmp_path: Path)
 
 
 def test_prompt_inputs_carry_issue_and_patch_and_need_a_trajectory_for_that_template(tmp_path: Path) -> None:
-    inst = read_instances(_jsonl(tmp_path / "i.jsonl", [{"instance_id": "a", "repo": "o/r",
-                                                         "problem_statement": "crash"}]))["a"]
+    inst = read_instances(
+        _jsonl(tmp_path / "i.jsonl", [{"instance_id": "a", "repo": "o/r", "problem_statement": "crash"}])
+    )["a"]
     cand = read_candidates([_jsonl(tmp_path / "c.jsonl", [{"instance_id": "a", "model_patch": "diff"}])])[0]
     x = score_input(inst, cand, PATCH_TEMPLATE, label=True)
     text = PATCH_TEMPLATE.verifier.render({**x.mapping, "yes": "YES", "no": "NO"})[0]["content"]

@@ -30,9 +30,16 @@ class Scripted(GeneratorBase):
         self.calls: list[tuple[int, list[int | None]]] = []
         self.fail_on = fail_on
 
-    def generate_detailed(self, prompts: Sequence[Prompt], n: int = 1, temperature: float = 0.8,
-                          top_p: float = 0.95, max_tokens: int = 512, stop: Sequence[str] | None = None,
-                          seed: Seed = None) -> list[Completions]:
+    def generate_detailed(
+        self,
+        prompts: Sequence[Prompt],
+        n: int = 1,
+        temperature: float = 0.8,
+        top_p: float = 0.95,
+        max_tokens: int = 512,
+        stop: Sequence[str] | None = None,
+        seed: Seed = None,
+    ) -> list[Completions]:
         if self.fail_on is not None and len(self.calls) == self.fail_on:
             raise KeyboardInterrupt  # the run is stopped mid-way
         self.calls.append((len(prompts), prompt_seeds(seed, len(prompts), n)))
@@ -40,8 +47,10 @@ class Scripted(GeneratorBase):
         for p in prompts:
             name = str(p).split("correctness of ")[1].split("\n")[0]
             k = int(name[1:])
-            texts = tuple(f"{name}({j}) == {j + k}\nassert {name}(10) == {k + 10}" if k != 3 else "nothing"
-                          for j in range(n))
+            texts = tuple(
+                f"{name}({j}) == {j + k}\nassert {name}(10) == {k + 10}" if k != 3 else "nothing"
+                for j in range(n)
+            )
             out.append(Completions(texts, prompt_tokens=10, completion_tokens=7 * n))
         return out
 
@@ -72,8 +81,12 @@ def test_each_problem_keeps_its_seed_whatever_the_batching(tmp_path: Path) -> No
     seeds = []
     for batch in (1, 2, 5):
         gen = Scripted()
-        generate_tests(PROBLEMS, gen, tmp_path / f"b{batch}.jsonl",
-                       GenerationConfig(style="assert", n=3, seed=100, batch_problems=batch))
+        generate_tests(
+            PROBLEMS,
+            gen,
+            tmp_path / f"b{batch}.jsonl",
+            GenerationConfig(style="assert", n=3, seed=100, batch_problems=batch),
+        )
         seeds.append([s for _, call in gen.calls for s in call])
     assert seeds[0] == seeds[1] == seeds[2] == [100, 103, 106, 109, 112]
 
@@ -91,8 +104,9 @@ def test_resume_after_a_stop_continues_where_it_stopped(tmp_path: Path) -> None:
     summary = generate_tests(PROBLEMS, gen, out, CONFIG, resume=True)
     assert summary.skipped == 2 and summary.problems == 3
     assert [s for _, call in gen.calls for s in call] == [106, 109, 112]
-    assert sorted(r.to_json().items() for r in read_tests(out)) == sorted(r.to_json().items()
-                                                                          for r in read_tests(whole))
+    assert sorted(r.to_json().items() for r in read_tests(out)) == sorted(
+        r.to_json().items() for r in read_tests(whole)
+    )
 
 
 def test_resume_rederives_tests_lost_between_the_two_writes(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from rerankeval.unittests.parse import (
 from rerankeval.unittests.parse import test_id as make_test_id
 from rerankeval.unittests.runner import RUNNER_MARK, strip_runner
 
-GEN = '''Here are the tests.
+GEN = """Here are the tests.
 
 ```python
 import unittest
@@ -49,14 +49,19 @@ class TestNoMethods(unittest.TestCase):
 if __name__ == "__main__":
     unittest.main()
 ```
-That is all.'''
+That is all."""
 
 
 def test_codet_split_prefixes_splits_filters_and_truncates() -> None:
-    completion = ("add(1, 2) == 3\nassert add(0, 0) == 0\n# edge\nassert other(1) == 2\n"
-                  "assert add(2, 2) == 4\ndef helper():\n    pass\nassert add(")
-    assert split_asserts(completion, "add") == ["assert add(1, 2) == 3", "assert add(0, 0) == 0",
-                                                "assert add(2, 2) == 4"]
+    completion = (
+        "add(1, 2) == 3\nassert add(0, 0) == 0\n# edge\nassert other(1) == 2\n"
+        "assert add(2, 2) == 4\ndef helper():\n    pass\nassert add("
+    )
+    assert split_asserts(completion, "add") == [
+        "assert add(1, 2) == 3",
+        "assert add(0, 0) == 0",
+        "assert add(2, 2) == 4",
+    ]
 
 
 def test_codet_split_keeps_only_the_first_five_per_sample() -> None:
@@ -97,9 +102,11 @@ def test_a_class_that_references_unittest_without_importing_it_gets_the_import()
 
 
 def test_testcase_subclasses_bring_their_base_classes() -> None:
-    code = ("import unittest\n\nclass Base(unittest.TestCase):\n    def check(self, x):\n"
-            "        self.assertEqual(f(x), x)\n\nclass TestOne(Base):\n    def test_one(self):\n"
-            "        self.check(1)\n\nclass TestTwo(TestOne):\n    pass\n")
+    code = (
+        "import unittest\n\nclass Base(unittest.TestCase):\n    def check(self, x):\n"
+        "        self.assertEqual(f(x), x)\n\nclass TestOne(Base):\n    def test_one(self):\n"
+        "        self.check(1)\n\nclass TestTwo(TestOne):\n    pass\n"
+    )
     tests = split_unittest_classes(code, "f")
     assert len(tests) == 2  # Base has no test method; TestTwo inherits test_one
     one, two = (strip_runner(t) for t in tests)
@@ -117,7 +124,9 @@ def test_dedupe_counts_repeats_and_keeps_first_sample_index() -> None:
     samples = ["add(1, 2) == 3", "add(1, 2) == 3   \nassert add(2, 3) == 5", "nothing here"]
     tests = parse_generations(samples, "add", "assert")
     assert [(t.source, t.sample_index, t.count) for t in tests] == [
-        ("assert add(1, 2) == 3", 0, 2), ("assert add(2, 3) == 5", 1, 1)]
+        ("assert add(1, 2) == 3", 0, 2),
+        ("assert add(2, 3) == 5", 1, 1),
+    ]
 
 
 def test_ast_dedupe_also_merges_formatting_variants() -> None:

@@ -16,7 +16,7 @@ CODET_TESTS = "codet/HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_test_ca
 
 # One unit test as CodeRM's preprocess/extract_unit_test.py writes it (its runner needs the
 # `output` and `locals_dict` names of CodeRM's executor).
-CODERM_TEST = '''import unittest
+CODERM_TEST = """import unittest
 
 class TestAdd(unittest.TestCase):
     # Adding two small numbers
@@ -27,7 +27,7 @@ suite = unittest.TestLoader().loadTestsFromTestCase(TestAdd)
 runner = unittest.TextTestRunner(stream=output, verbosity=2)
 result = runner.run(suite)
 locals_dict['result'] = result
-'''
+"""
 
 
 @pytest.mark.realdata
@@ -65,13 +65,21 @@ def test_codet_import_without_its_dataset_file_says_how_to_fix(tmp_path: Path) -
 
 def test_coderm_runner_is_replaced_by_ours(tmp_path: Path) -> None:
     path = tmp_path / "ut_coderm-8b_100.jsonl"
-    path.write_text(json.dumps({"task_id": "HumanEval/0", "unit_tests": [CODERM_TEST, CODERM_TEST]}) + "\n"
-                    + json.dumps({"task_id": "HumanEval/1", "unit_tests": []}) + "\n")
+    path.write_text(
+        json.dumps({"task_id": "HumanEval/0", "unit_tests": [CODERM_TEST, CODERM_TEST]})
+        + "\n"
+        + json.dumps({"task_id": "HumanEval/1", "unit_tests": []})
+        + "\n"
+    )
     rows = import_coderm(path)
     assert len(rows) == 1
     row = rows[0]
-    assert (row.task_id, row.style, row.count, row.generator) == ("HumanEval/0", "unittest", 2,
-                                                                  "coderm:ut_coderm-8b_100")
+    assert (row.task_id, row.style, row.count, row.generator) == (
+        "HumanEval/0",
+        "unittest",
+        2,
+        "coderm:ut_coderm-8b_100",
+    )
     assert "locals_dict" not in row.test and "stream=output" not in row.test
     assert RUNNER_MARK in row.test and "# Adding two small numbers" in row.test
 

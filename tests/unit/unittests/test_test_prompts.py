@@ -12,9 +12,9 @@ from rerankeval.unittests.prompts import DEFAULTS, build_prompt, coderm_messages
 
 HE0 = Problem(
     "HumanEval/0",
-    'from typing import List\n\n\ndef has_close_elements(numbers: List[float], threshold: float) -> bool:\n'
+    "from typing import List\n\n\ndef has_close_elements(numbers: List[float], threshold: float) -> bool:\n"
     '    """ Check if in given list of numbers, are any two numbers closer to each other than\n'
-    '    given threshold.\n    >>> has_close_elements([1.0, 2.0, 3.0], 0.5)\n    False\n'
+    "    given threshold.\n    >>> has_close_elements([1.0, 2.0, 3.0], 0.5)\n    False\n"
     '    >>> has_close_elements([1.0, 2.8, 3.0, 4.0, 5.0, 2.0], 0.3)\n    True\n    """\n',
     "has_close_elements",
     "    return any(abs(a - b) < threshold for i, a in enumerate(numbers) for b in numbers[i + 1:])\n",
@@ -33,12 +33,16 @@ def test_coderm_prompt_is_the_released_text_with_question_and_stub() -> None:
     [msg] = coderm_messages(HE0)
     assert msg["role"] == "user"
     text = msg["content"]
-    assert text.startswith("Below is a question and it's corresponding code answer. Please write test "
-                           "cases to check the correctness of the code answer. You need to use the "
-                           "unittest library in Python and create a test class for testing."
-                           "\n\n### question\n")
-    assert text.endswith("Please add detailed comments to the test cases you write. You do not need to test "
-                         "the function's ability to throw exceptions.\n")
+    assert text.startswith(
+        "Below is a question and it's corresponding code answer. Please write test "
+        "cases to check the correctness of the code answer. You need to use the "
+        "unittest library in Python and create a test class for testing."
+        "\n\n### question\n"
+    )
+    assert text.endswith(
+        "Please add detailed comments to the test cases you write. You do not need to test "
+        "the function's ability to throw exceptions.\n"
+    )
     assert "\n\n### code solution\nfrom typing import List" in text
     assert "    pass\n\nPlease add detailed comments" in text
     assert "abs(a - b)" not in text  # the stub never shows the reference answer
@@ -49,13 +53,16 @@ def test_coderm_question_matches_the_released_humaneval_input() -> None:
     assert question_text(HE0) == (
         "Write a function named `has_close_elements`. Check if in given list of numbers, are any two numbers "
         "closer to each other than given threshold.\n>>> has_close_elements([1.0, 2.0, 3.0], 0.5)\nFalse\n"
-        ">>> has_close_elements([1.0, 2.8, 3.0, 4.0, 5.0, 2.0], 0.3)\nTrue")
+        ">>> has_close_elements([1.0, 2.8, 3.0, 4.0, 5.0, 2.0], 0.3)\nTrue"
+    )
 
 
 def test_mbpp_question_is_the_docstring_and_the_stub_comes_from_the_reference() -> None:
     text = coderm_messages(MBPP2)[0]["content"]
-    assert ("### question\nWrite a function to find the shared elements from the given two lists.\n"
-            "assert set(similar_elements((3, 4, 5, 6),(5, 7, 4, 10))) == set((4, 5))\n\n") in text
+    assert (
+        "### question\nWrite a function to find the shared elements from the given two lists.\n"
+        "assert set(similar_elements((3, 4, 5, 6),(5, 7, 4, 10))) == set((4, 5))\n\n"
+    ) in text
     assert "import math\ndef similar_elements(test_tup1, test_tup2):\n    '''" in text
     assert "return tuple" not in text
 
@@ -67,10 +74,13 @@ def test_canonical_code_in_prompt_shows_the_reference() -> None:
 def test_codet_prompt_drops_examples_and_ends_with_assert() -> None:
     p = codet_prompt(HE0)
     assert ">>>" not in p
-    assert p.endswith('    given threshold.\n    """\n    pass\n\n'
-                      "# check the correctness of has_close_elements\nassert ")
-    assert codet_prompt(MBPP2).startswith("import math\ndef similar_elements(test_tup1, test_tup2):\n"
-                                          "    '''\n    Write a function to find the shared elements")
+    assert p.endswith(
+        '    given threshold.\n    """\n    pass\n\n# check the correctness of has_close_elements\nassert '
+    )
+    assert codet_prompt(MBPP2).startswith(
+        "import math\ndef similar_elements(test_tup1, test_tup2):\n"
+        "    '''\n    Write a function to find the shared elements"
+    )
 
 
 def test_styles_pick_prompt_kind_and_published_sampling() -> None:

@@ -17,8 +17,11 @@ from rerankeval.unittests.parse import ParsedTest
 def _rows() -> list[Row]:
     a = ParsedTest("assert f(1) == 1", "assert", 0, 2)
     b = ParsedTest("assert f(2) == 4", "assert", 3)
-    return [Row.from_parsed("T/0", "vllm:/m", a), Row.from_parsed("T/0", "vllm:/m", b),
-            Row.from_parsed("T/1", "vllm:/m", a)]
+    return [
+        Row.from_parsed("T/0", "vllm:/m", a),
+        Row.from_parsed("T/0", "vllm:/m", b),
+        Row.from_parsed("T/1", "vllm:/m", a),
+    ]
 
 
 def test_rows_round_trip_and_group_by_task(tmp_path: Path) -> None:
@@ -36,12 +39,15 @@ def _write(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("change", "says"), [
-    ({"test": None}, "field 'test' is NoneType, not str"),
-    ({"style": "pytest"}, "style 'pytest' is unknown"),
-    ({"sample_index": -1}, "sample_index must be >= 0"),
-    ({"test": "  "}, "the test source is empty"),
-])
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"test": None}, "field 'test' is NoneType, not str"),
+        ({"style": "pytest"}, "style 'pytest' is unknown"),
+        ({"sample_index": -1}, "sample_index must be >= 0"),
+        ({"test": "  "}, "the test source is empty"),
+    ],
+)
 def test_bad_rows_are_reported_with_file_and_line(tmp_path: Path, change: dict, says: str) -> None:
     good = [r.to_json() for r in _rows()]
     good[1].update(change)
