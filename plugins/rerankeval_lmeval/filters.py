@@ -12,7 +12,10 @@ lm-eval averages over documents.
 unbiased pass@k (Chen et al. 2021) for each k of the ``pass_at_k`` option up to N
 (``pass@10,plain``, ``pass@100,plain``).
 ``Rerank`` (``pass@1,<name>``): expected accuracy of a uniform pick among the candidates the
-reranker ties for first (``reranker: first`` keeps sample 0).
+reranker ties for first (``reranker: first`` keeps sample 0). Its row also carries what the
+reward-quality metrics read (see :mod:`rerankeval_lmeval.metrics`): the reranker's score and the
+ground truth of every candidate, and the probability its reward model gave each (rerankers that
+score with a model).
 ``Oracle`` (``pass@n,oracle``): 1 when any of the N candidates is correct.
 """
 
@@ -161,14 +164,19 @@ class Rerank(_SessionFilter):
 
     def rows(self, ev: Evaluation) -> list[dict[str, Any]]:
         rankings = self.session.rankings(ev, self.reranker, self.reranker_args)
-        return [self._row(ev, d, r) for d, r in enumerate(rankings)]
+        probs = self.session.probabilities(ev, self.reranker, self.reranker_args)
+        return [self._row(ev, d, r, probs[d] if probs else None) for d, r in enumerate(rankings)]
 
-    def _row(self, ev: Evaluation, d: int, ranking: Ranking) -> dict[str, Any]:
+    def _row(
+        self, ev: Evaluation, d: int, ranking: Ranking, probs: tuple[float, ...] | None
+    ) -> dict[str, Any]:
         golds = ev.golds[d]
         matrix = ev.matrices.get(ev.task_ids[d]) if ev.matrices is not None else None
         cands = []
         for i in range(len(golds)):
             row = _candidate_row(ev, d, i) | {"reward": _json_float(ranking.scores[i])}
+            if probs is not None:
+                row["prob"] = _json_float(probs[i])
             if matrix is not None:
                 row |= {"tests_passed": matrix.n_passed(i), "n_tests": len(matrix.test_ids)}
             cands.append(row)

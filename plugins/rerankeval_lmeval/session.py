@@ -52,6 +52,7 @@ class Evaluation:
     matrices: dict[str, PassMatrix] | None = None
     rm_scores: dict[str, tuple[float, ...]] | None = None
     rankings: dict[str, list[Ranking]] = field(default_factory=dict)
+    probs: dict[str, list[tuple[float, ...]]] = field(default_factory=dict)
 
     @property
     def golds(self) -> list[tuple[bool, ...]]:
@@ -171,7 +172,7 @@ class RerankSession:
         from rerankeval.pipeline.rm_scoring import checked_score_items, scores_with_a_model
         from rerankeval.rerankers.registry import load_reranker
 
-        key = f"{reranker}:{sorted((args or {}).items())!r}"
+        key = _key(reranker, args)
         if key in ev.rankings:
             return ev.rankings[key]
         ranker = load_reranker(reranker, **dict(args or {}))
@@ -195,6 +196,7 @@ class RerankSession:
                     replace(it, rm_scores=tuple(float(r.score) for r in rs))
                     for it, rs in zip(items, scored, strict=True)
                 ]
+                ev.probs[key] = [tuple(float(r.prob) for r in rs) for rs in scored]
             try:
                 ev.rankings[key] = ranker.rank(items)
             except RerankEvalError:
@@ -205,6 +207,18 @@ class RerankSession:
                     "reranker (or remove its filter) and re-run"
                 ) from e
         return ev.rankings[key]
+
+    def probabilities(
+        self, ev: Evaluation, reranker: str, args: Mapping[str, Any] | None = None
+    ) -> list[tuple[float, ...]] | None:
+        """Per document, the probability of correctness the reranker's model gave each candidate
+        (a verifier's P(YES), a scalar head's sigmoid), or None for a reranker that scores with no
+        model. Valid after :meth:`rankings`."""
+        return ev.probs.get(_key(reranker, args))
+
+
+def _key(reranker: str, args: Mapping[str, Any] | None) -> str:
+    return f"{reranker}:{sorted((args or {}).items())!r}"
 
 
 _SESSIONS: dict[str, RerankSession] = {}

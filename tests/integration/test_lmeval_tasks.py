@@ -128,6 +128,35 @@ def test_the_reward_model_filter_appears_only_when_a_reward_model_is_configured(
         if s["filter"] == "rerank-rm" and s["doc"]["task_id"] == "HumanEval/1"
     )
     assert [c["reward"] for c in parse_row(row["filtered_resps"][0])["candidates"]] == [1.0, 0.0, 1.0, 1.0]
+    # the labels as a reward: a perfect ranking, pooled over every candidate (no model, so no ECE)
+    assert got["rm_auc,rerank-rm"] == 1.0 and "rm_ece,rerank-rm" not in got
+
+
+def test_a_model_scored_filter_reports_auc_and_ece_pooled_over_every_candidate(
+    inputs: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import fault_runs
+
+    from rerankeval.core.rm_metrics import expected_calibration_error, roc_auc
+
+    monkeypatch.setenv("RERANKEVAL_CACHE_DIR", str(tmp_path / "cache"))  # its scores stay out of the others'
+    scorer = fault_runs.TextScorer()  # a reward that is a function of the program text
+    monkeypatch.setattr("rerankeval.rerankers.reward_model.make_scorer", lambda spec, **kw: scorer)
+    res, _ = evaluate({**inputs, "rm": "text"})
+    got = res["results"]["humaneval_plus_rm"]
+    cands = [
+        c
+        for s in res["samples"]["humaneval_plus_rm"]
+        if s["filter"] == "rerank-rm"
+        for c in parse_row(s["filtered_resps"][0])["candidates"]
+    ]
+    assert len(cands) == 3 * N and all(0.0 <= c["prob"] <= 1.0 for c in cands)
+    gold = [c["passed"] for c in cands]
+    assert got["rm_auc,rerank-rm"] == pytest.approx(roc_auc([c["reward"] for c in cands], gold))
+    assert got["rm_ece,rerank-rm"] == pytest.approx(
+        expected_calibration_error([c["prob"] for c in cands], gold)
+    )
+    assert 0.0 < got["rm_ece,rerank-rm"] < 1.0
 
 
 def test_unit_test_rerankers_without_tests_stop_before_generation(inputs: dict[str, Any]) -> None:
@@ -224,6 +253,10 @@ def test_metrics_equal_those_of_rerankeval_rerank_on_the_same_samples_and_tests(
     for name in ("first", "coderm", "codet"):
         label = "first" if name == "first" else f"rerank-{name}"
         assert got[f"pass@1,{label}"] == pytest.approx(metrics["rerankers"][name]["plus"]["pass@1"]), name
+    # the reward quality of the tests-passed reward, as rerank's rm_quality computes it
+    unit = metrics["rm_quality"]["unit-test reward (tests passed)"]["plus"]
+    assert got["rm_auc,rerank-coderm"] == pytest.approx(unit["auc"]["value"])
+    assert "rm_ece,rerank-coderm" not in got  # no model, no probability to calibrate
 
 
 @pytest.mark.model
