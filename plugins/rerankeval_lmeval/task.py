@@ -67,7 +67,10 @@ def _session_filters(cfg: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _bind_reward_model(cfg: dict[str, Any], rm: str | None) -> None:
-    """Gives ``reranker: rm`` filters the configured reward model, or drops them when there is none."""
+    """Gives the filters whose reranker takes a reward model (an ``rm`` argument: ``rm``, ``hybrid``,
+    a third-party one) the configured model, or drops them when there is none."""
+    from rerankeval.rerankers.registry import reranker_accepts
+
     kept = []
     for entry in cfg.get("filter_list") or []:
         comps = [
@@ -75,7 +78,7 @@ def _bind_reward_model(cfg: dict[str, Any], rm: str | None) -> None:
             for c in entry.get("filter") or []
             if isinstance(c.get("function"), type)
             and issubclass(c["function"], Rerank)
-            and c.get("reranker") == "rm"
+            and reranker_accepts(c.get("reranker", "coderm"), "rm")
         ]
         if comps and rm is None and not all("rm" in (c.get("reranker_args") or {}) for c in comps):
             log.info(
@@ -97,8 +100,10 @@ def _needs_tests(components: list[dict[str, Any]]) -> list[str]:
     names = []
     for comp in components:
         name = comp.get("reranker", "coderm")
-        if issubclass(comp["function"], Rerank) and name != "rm":
-            if "matrix" in load_reranker(name, **dict(comp.get("reranker_args") or {})).needs:
+        if issubclass(comp["function"], Rerank):
+            # built without its reward model: what it needs does not depend on which model it is
+            args = {k: v for k, v in dict(comp.get("reranker_args") or {}).items() if k != "rm"}
+            if "matrix" in load_reranker(name, **args).needs:
                 names.append(name)
     return names
 

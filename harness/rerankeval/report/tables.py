@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,8 +16,24 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Rerankers that read no generated tests (their selections never cost a test execution).
-NO_TESTS = frozenset({"first", "random", "oracle", "rm"})
+
+def reads_tests(meta: Mapping[str, Any], label: str) -> bool:
+    """Whether the reranker a run recorded as ``label`` reads the pass matrix (its selections cost
+    test executions): asked of the reranker itself, built as run.json records it (without its reward
+    model). A reranker that is not installed here is assumed to read the tests."""
+    from rerankeval.errors import RerankEvalError
+    from rerankeval.rerankers.registry import load_reranker
+
+    spec = next(
+        (r for r in meta.get("rerankers") or () if isinstance(r, dict) and r.get("label") == label), None
+    )
+    name = str(spec.get("name")) if spec else label
+    args = {k: v for k, v in dict((spec or {}).get("args") or {}).items() if k != "rm"}
+    try:
+        return "matrix" in load_reranker(name, **args).needs
+    except RerankEvalError:
+        return True
+
 
 #: Columns holding fractions in [0, 1]; markdown shows them as percent.
 PERCENT_COLUMNS = frozenset(
@@ -73,6 +89,7 @@ def _final_rows(sel: pd.DataFrame) -> pd.DataFrame:
 
 def _reranker_row(run: RunFrames, name: str, sel: pd.DataFrame) -> dict[str, Any]:
     golds = run.golds()
+    reads = reads_tests(run.meta, name)
     accs, tests, execs = [], [], 0.0
     for pid, rows in sel.groupby("problem_id", sort=True):
         g = golds.get(str(pid))
@@ -88,7 +105,7 @@ def _reranker_row(run: RunFrames, name: str, sel: pd.DataFrame) -> dict[str, Any
         accs.append(sum(per_draw) / len(per_draw))
         n_cols = len(run.matrices[str(pid)].test_ids) if str(pid) in run.matrices else 0
         n_tests = rows["n_tests"].astype(float).mean()
-        used = 0.0 if name in NO_TESTS else (min(n_tests, n_cols) if n_tests == n_tests else float(n_cols))
+        used = 0.0 if not reads else (min(n_tests, n_cols) if n_tests == n_tests else float(n_cols))
         tests.append(used)
         execs += used * len(g)
     if len(accs) < len(golds):
