@@ -689,8 +689,6 @@ def run_openai(
             "tokenizer": model_dir,
             "timeout": 3600,
         }
-        if args.openai_unseeded:  # --model_args ...,seed=None: one request group (see seed_per_repeat)
-            model_args["seed"] = None
         with contextlib.ExitStack() as stack:
             _common_hooks(stack, LocalCompletionsAPI, acc)
             stack.enter_context(patched(LocalCompletionsAPI, "parse_generations", count))
@@ -699,11 +697,10 @@ def run_openai(
             )
     check_same_prompts([r[0] for r in requests], args.repeats, acc.contexts, "openai")
     settings = {"model_args": model_args, "server": eng, "scores": _scores(results)}
-    seeds = ", seed=None" if args.openai_unseeded else ""
     rows.append(
         Row(
             "openai",
-            f"lm_eval --model local-completions num_concurrent={args.concurrent}{seeds}",
+            f"lm_eval --model local-completions num_concurrent={args.concurrent}",
             acc.generate,
             acc.tokens,
             len(acc.contexts),
@@ -750,12 +747,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ap.add_argument("--hf-batch-size", type=int, default=8, help="lm-eval hf --batch_size (fixed; see above)")
     ap.add_argument("--concurrent", type=int, default=32, help="local-completions num_concurrent")
-    ap.add_argument(
-        "--openai-unseeded",
-        action="store_true",
-        help="local-completions with the model arg seed=None: no per-repeat seeds, one request "
-        "group at full concurrency (samples not reproducible)",
-    )
     ap.add_argument(
         "--bare-copies",
         action="store_true",

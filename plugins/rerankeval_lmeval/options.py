@@ -37,10 +37,10 @@ The price of per-repeat seeds: lm-eval 0.4.13's API backends send one group of e
 kwargs at a time, so the server sees the problems' requests N times over (``num_concurrent`` of one
 repeat at a time) instead of all N x problems at once. With many problems (more than
 ``num_concurrent``) each group fills the server and little is lost; with few problems the server
-idles (1.5x slower for 10 problems x 8 repeats, see ``benchmarks/lmeval_speed.py``). The model arg
-``seed=None`` sends no seed at all: the server then draws every request independently, the N repeats
-form one group and go out at full concurrency, but the samples are not reproducible. ``auto``
-follows it (no per-repeat seeds when the model's seed is None); ``true`` with ``seed=None`` is refused.
+idles (1.5x slower for 10 problems x 8 repeats, see ``benchmarks/lmeval_speed.py``). There is no
+unseeded way round it: lm-eval 0.4.13's API backends cast the model arg ``seed`` to an integer
+(``seed=None`` fails in its constructor) and send it with every request, and N requests with equal
+kwargs and one seed are N copies of one sample.
 
 ``prompt_style``: ``instruct`` is EvalPlus's protocol for chat models, used for every model: the
 problem in a code block, then an answer prefix that opens a ```` ```python ```` block in which the
@@ -119,7 +119,7 @@ class TaskOptions:
     workers: int | None = None
     rm: str | None = None
     seed_per_repeat: str = "auto"
-    seed: int | None = 1234
+    seed: int = 1234
     api_backend: bool = False
     prompt_style: str = "instruct"
     pass_at_k: str = "1/10/100"
@@ -132,9 +132,7 @@ class TaskOptions:
     @property
     def per_repeat_seeds(self) -> bool:
         """Whether each repeat is sent as its own request with its own seed."""
-        return self.seed_per_repeat == "true" or (
-            self.seed_per_repeat == "auto" and self.api_backend and self.seed is not None
-        )
+        return self.seed_per_repeat == "true" or (self.seed_per_repeat == "auto" and self.api_backend)
 
     @classmethod
     def resolve(
@@ -153,8 +151,6 @@ class TaskOptions:
         check_keys(metadata)
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {"dataset": dataset, "api_backend": bool(metadata.get("base_url"))}
-        if "seed" in metadata and str(metadata["seed"]).strip().lower() == "none":
-            values["seed"] = None  # the model arg seed=None: an unseeded server (see the module docstring)
         for f in fields(cls):
             if f.name in values:
                 continue
@@ -194,11 +190,6 @@ class TaskOptions:
         _ks(self.pass_at_k)
         if self.seed_per_repeat not in ("auto", "true", "false"):
             raise InputError(f"seed_per_repeat={self.seed_per_repeat!r}: use auto, true or false")
-        if self.seed_per_repeat == "true" and self.seed is None:
-            raise InputError(
-                "seed_per_repeat=true needs a base seed, but the model args say seed=None. "
-                "Give seed=K in --model_args, or seed_per_repeat=auto for unseeded sampling"
-            )
         if self.tests is not None and not Path(self.tests).is_file():
             raise InputError.at(
                 self.tests,

@@ -196,7 +196,6 @@ class RerankTask(ConfigurableTask):
         task, doc_id, repeats = inst.metadata
         ctx_arg, gen_kwargs, *rest = inst.arguments
         base = self.rerank_options.seed
-        assert base is not None  # per_repeat_seeds is off without a base seed
         return [
             Instance(
                 request_type=inst.request_type,

@@ -208,8 +208,19 @@ def _rank(choice: RerankerChoice, reranker: Reranker, items: Sequence[RerankItem
     Raises:
         PluginContractError: A ranking per item is missing, or one has the wrong number of scores or
             picks a position that does not exist.
+        HarnessFaultError: The reranker itself failed (never read as a pick).
     """
-    got = list(reranker.rank(items))
+    from rerankeval.errors import HarnessFaultError, RerankEvalError
+
+    try:
+        got = list(reranker.rank(items))
+    except RerankEvalError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a reranker that breaks is the harness's fault, not a pick
+        raise HarnessFaultError(
+            f"reranker '{choice.label}' failed: {type(e).__name__}: {e}. Fix the reranker (or drop it) and "
+            "re-run with --resume: the scores are kept"
+        ) from e
     if len(got) != len(items):
         raise PluginContractError(
             f"reranker '{choice.label}' returned {len(got)} rankings for {len(items)} instances"

@@ -71,21 +71,6 @@ def test_seed_per_repeat_is_on_for_api_backends_only() -> None:
     assert opts({"pretrained": "m", "seed_per_repeat": True}).per_repeat_seeds
 
 
-def test_the_model_arg_seed_none_means_one_unseeded_request_group() -> None:
-    """``--model_args ...,seed=None`` (lm-eval parses it to None): the server draws each request
-    independently, so ``auto`` sends no per-repeat seeds; ``true`` has no base to count from."""
-
-    def opts(meta: dict[str, object]) -> TaskOptions:
-        return TaskOptions.resolve("humaneval", meta, {"repeats": 4}, {})
-
-    unseeded = opts({"base_url": "http://h/v1/completions", "seed": None})
-    assert unseeded.seed is None and not unseeded.per_repeat_seeds
-    assert opts({"base_url": "http://h", "seed": "None"}).seed is None
-    assert opts({"base_url": "http://h", "seed": 7}).seed == 7
-    with pytest.raises(InputError, match="seed_per_repeat=true needs a base seed"):
-        opts({"base_url": "http://h", "seed": None, "seed_per_repeat": "true"})
-
-
 @pytest.mark.parametrize(
     "meta, message",
     [

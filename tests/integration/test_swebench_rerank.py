@@ -287,6 +287,11 @@ class LastReranker:
         from rerankeval.core.rerank import Ranking
         return [Ranking(tuple(float(i) for i in range(len(it.candidates))), (len(it.candidates) - 1,))
                 for it in items]
+
+class BrokenReranker(LastReranker):
+    name = "broken"
+    def rank(self, items):
+        raise ZeroDivisionError("a bug in the plugin")
 """
 
 
@@ -299,6 +304,7 @@ def _install_last_reranker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-swe-plugin\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text(
         "[rerankeval.rerankers]\nlast = fake_swe_plugin_mod:LastReranker\n"
+        "broken = fake_swe_plugin_mod:BrokenReranker\n"
     )
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.delenv("RERANKEVAL_PLUGINS", raising=False)
@@ -401,3 +407,16 @@ def test_the_oracle_is_refused_where_candidates_are_unlabelled(tmp_path: Path) -
     code, _, stderr = _invoke([*args[:-2], "--no-figures"], {"RERANKEVAL_CACHE_DIR": str(tmp_path / "c")})
     assert code == 0, stderr  # first alone needs no label: predictions for a harness to grade
     assert (tmp_path / "r" / "predictions.jsonl").is_file()
+
+
+def test_a_reranker_that_fails_stops_the_run_as_a_harness_fault(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _install_last_reranker(tmp_path, monkeypatch)
+    inst, a, b = _write(tmp_path)
+    out = tmp_path / "run"
+    args = [*_oracle_args(inst, a, b, out), "--reranker", "first", "--reranker", "broken", "--no-figures"]
+    code, _, stderr = _invoke(args, {"RERANKEVAL_CACHE_DIR": str(tmp_path / "cache")})
+    assert code != 0 and "reranker 'broken' failed: ZeroDivisionError" in stderr, stderr
+    assert not (out / "metrics.json").exists() and not (out / "predictions.jsonl").exists()
+    assert len((out / "rm_scores.jsonl").read_text().splitlines()) == 9  # kept for --resume
