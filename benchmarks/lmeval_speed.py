@@ -230,7 +230,7 @@ def verdicts(rows: Sequence[Row], goal: float = 0.15) -> list[str]:
         base = bare[r.backend].tokens_per_s
         out.append(
             f"{r.backend}: lm-eval writes {r.tokens_per_s:.1f} tok/s, bare {base:.1f} "
-            f"tok/s: lm-eval is {slow:+.0%} slower per token "
+            f"tok/s: lm-eval is {abs(slow):.0%} {'slower' if slow > 0 else 'faster'} per token "
             f"({'within' if slow <= goal else 'NOT within'} the {goal:.0%} goal)"
         )
     return out
