@@ -116,8 +116,13 @@ def test_table_pairs_each_lm_eval_row_with_its_bare_baseline(bench: ModuleType) 
     assert block[5] == "| `bare LLM.generate (n=8)` | 8.0 | 125.0 |  |  |"
     verdicts = bench.verdicts(rows)
     assert len(verdicts) == 2
-    assert "+25% slower" in verdicts[0] and "NOT within the 15% goal" in verdicts[0]
-    assert "+10% slower" in verdicts[1] and "(within the 15% goal)" in verdicts[1]
+    assert "is 25% slower" in verdicts[0] and "NOT within the 15% goal" in verdicts[0]
+    assert "is 10% slower" in verdicts[1] and "(within the 15% goal)" in verdicts[1]
+    faster = [
+        Row("hf", "lm_eval --model hf --batch_size 4", 10.0, 600, 16),
+        Row("hf", "bare generate", 10.0, 500, 16),
+    ]
+    assert "lm-eval is 17% faster per token (within the 15% goal)" in bench.verdicts(faster)[0]
 
 
 def test_patched_restores_methods_and_static_methods(bench: ModuleType) -> None:
