@@ -95,16 +95,15 @@ def _bind_reward_model(cfg: dict[str, Any], rm: str | None) -> None:
 
 def _needs_tests(components: list[dict[str, Any]]) -> list[str]:
     """Names of the rerankers among ``components`` that rank by generated unit tests."""
-    from rerankeval.rerankers.registry import load_reranker
+    from rerankeval.rerankers.registry import reranker_needs
 
     names = []
     for comp in components:
         name = comp.get("reranker", "coderm")
-        if issubclass(comp["function"], Rerank):
-            # built without its reward model: what it needs does not depend on which model it is
-            args = {k: v for k, v in dict(comp.get("reranker_args") or {}).items() if k != "rm"}
-            if "matrix" in load_reranker(name, **args).needs:
-                names.append(name)
+        if issubclass(comp["function"], Rerank) and "matrix" in reranker_needs(
+            name, comp.get("reranker_args")
+        ):
+            names.append(name)
     return names
 
 

@@ -557,17 +557,10 @@ def _run(cfg: RerankConfig, run: Any, progress: Callable[[int], None] | None) ->
     items = _items(instances, groups, labels, scores)
     rankings = {c.label: _rank(c, r, items) for c, r in zip(choices, rerankers, strict=True)}
     _selections(cfg.out, groups, rankings, labels)
+    picks = {c.label: [cs[rankings[c.label][iid].pick] for iid, cs in groups.items()] for c in choices}
     for c, rel in zip(choices, prediction_files([c.label for c in choices]), strict=True):
-        write_predictions(
-            cfg.out / rel,
-            [cs[rankings[c.label][iid].pick] for iid, cs in groups.items()],
-            reranked_model_name(base, c.file_stem),
-        )
-    preds = write_predictions(
-        cfg.out / "predictions.jsonl",
-        [cs[rankings[primary.label][iid].pick] for iid, cs in groups.items()],
-        model,
-    )
+        write_predictions(cfg.out / rel, picks[c.label], reranked_model_name(base, c.file_stem))
+    preds = write_predictions(cfg.out / "predictions.jsonl", picks[primary.label], model)
     metrics = all_metrics(groups, scores, labels, len(instances), cfg.quality, rankings, primary.label)
     metrics.update(
         {

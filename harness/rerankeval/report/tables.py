@@ -22,15 +22,13 @@ def reads_tests(meta: Mapping[str, Any], label: str) -> bool:
     test executions): asked of the reranker itself, built as run.json records it (without its reward
     model). A reranker that is not installed here is assumed to read the tests."""
     from rerankeval.errors import RerankEvalError
-    from rerankeval.rerankers.registry import load_reranker
+    from rerankeval.rerankers.registry import reranker_needs
 
     spec = next(
         (r for r in meta.get("rerankers") or () if isinstance(r, dict) and r.get("label") == label), None
     )
-    name = str(spec.get("name")) if spec else label
-    args = {k: v for k, v in dict((spec or {}).get("args") or {}).items() if k != "rm"}
     try:
-        return "matrix" in load_reranker(name, **args).needs
+        return "matrix" in reranker_needs(str(spec["name"]) if spec else label, (spec or {}).get("args"))
     except RerankEvalError:
         return True
 

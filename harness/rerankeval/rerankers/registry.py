@@ -185,6 +185,16 @@ def reranker_accepts(name: str, arg: str) -> bool:
     return any(p.name == arg and p.kind is not inspect.Parameter.VAR_POSITIONAL for p in params)
 
 
+def reranker_needs(name: str, args: Mapping[str, Any] | None = None) -> frozenset[str]:
+    """What the reranker registered as ``name`` reads (its ``needs``), built with ``args`` but without
+    a reward model (``rm``): what it reads does not depend on which model it is, and no model is loaded.
+
+    Raises:
+        As :func:`load_reranker`.
+    """
+    return load_reranker(name, **{k: v for k, v in dict(args or {}).items() if k != "rm"}).needs
+
+
 def reranker_spec(name: str, args: Mapping[str, Any] | None = None) -> RerankerSpec:
     """The :class:`RerankerSpec` of a discovered reranker (does not import it)."""
     ep = _find(name)
