@@ -190,3 +190,90 @@ def test_subsampling_averages_seeded_draws(tmp_path: Path, executor: LocalExecut
     assert a["rerankers"]["coderm"]["plus"]["ci_tests"]["B"] == 4
     b = run_rerank(cfg, HandBenchmark(), cands, executor=executor, overwrite=True).metrics
     assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)  # NaN-safe
+
+
+def test_a_benchmark_with_its_own_views_runs_the_same_loop(tmp_path: Path, executor: LocalExecutor) -> None:
+    """The engine reads the adapter's views, not EvalPlus's: one view ("resolved") or a third one."""
+    cfg, cands = _config(tmp_path, "one")
+    resolved = {k for k in CORRECT if k != ("T/1", 1)}  # one correct program fails this view
+    bench = hand_benchmark.HandBenchmark(
+        PROBLEMS, {"resolved": resolved}, "toy-1v", views={"resolved": "Toy"}
+    )
+    m = run_rerank(cfg, bench, cands, executor=executor).metrics
+    assert m["views"] == {"resolved": "Toy"}
+    assert "plus" not in m and "base" not in m
+    assert m["resolved"]["plain_pass@1"] == pytest.approx((2 / 4 + 1 / 3) / 2)
+    assert set(m["rerankers"]["oracle"]) == {"resolved"}
+    assert m["rerankers"]["oracle"]["resolved"]["pass@1"] == 1.0
+    assert set(m["unit_test_quality"]) == {"resolved"}
+    gold = {(r["problem_id"], r["index"]): r for r in read_jsonl(cfg.out / "gold.jsonl")}
+    assert gold[("T/1", 1)] == {
+        "problem_id": "T/1",
+        "index": 1,
+        "passed": False,
+        "resolved_frac": None,
+        "resolved_status": "fail",
+    }
+    from rerankeval.pipeline.table import format_markdown, format_text
+
+    text = format_text(m)
+    assert "\nToy\n" in text and "Toy+" not in text
+    assert format_markdown(m).count("**Toy**") == 1
+
+    # three views, the primary first: the extra view is ranked and reported beside the others
+    views = {"strict": "Strict", "plus": "Toy+", "base": "Toy"}
+    strict = {k for k in CORRECT if k[0] == "T/0"}
+    bench3 = hand_benchmark.HandBenchmark(
+        PROBLEMS, {"strict": strict, "plus": CORRECT, "base": CORRECT}, "toy-3v", views=views
+    )
+    cfg3, _ = _config(tmp_path, "three")
+    m3 = run_rerank(cfg3, bench3, cands, executor=executor).metrics
+    assert list(m3["views"]) == ["strict", "plus", "base"]
+    assert m3["strict"]["plain_pass@1"] == pytest.approx((2 / 4 + 0) / 2)
+    assert m3["plus"]["plain_pass@1"] == pytest.approx((2 / 4 + 2 / 3) / 2)
+    row = next(r for r in read_jsonl(cfg3.out / "gold.jsonl") if (r["problem_id"], r["index"]) == ("T/1", 0))
+    assert (row["passed"], row["plus_passed"], row["base_passed"]) == (False, True, True)
+
+
+def test_an_adapter_that_drops_a_verdict_stops_the_run(tmp_path: Path, executor: LocalExecutor) -> None:
+    from rerankeval.errors import HarnessFaultError
+
+    class Dropping(HandBenchmark):
+        def judge(self, candidates: Sequence[Candidate], progress: Any = None) -> list[Any]:
+            return super().judge(candidates, progress)[1:]
+
+    cfg, cands = _config(tmp_path, "drop")
+    with pytest.raises(HarnessFaultError, match=r"no verdict for 1 candidate\(s\), e.g. T/0 #0"):
+        run_rerank(cfg, Dropping(), cands, executor=executor)
+    assert not (cfg.out / "metrics.json").exists()
+
+
+def test_gold_rows_keep_the_evalplus_layout_and_read_back() -> None:
+    from rerankeval.pipeline import Verdict, gold_row, verdict_of_row
+
+    v = Verdict(
+        "HumanEval/0",
+        3,
+        {"plus": False, "base": True},
+        {"plus": 0.5, "base": 1.0},
+        {"base_status": "pass", "plus_status": "fail", "base_fail_at": None, "plus_fail_at": 7},
+    )
+    row = gold_row(v, ["plus", "base"])
+    assert row == {
+        "problem_id": "HumanEval/0",
+        "index": 3,
+        "passed": False,
+        "base_passed": True,
+        "plus_frac": 0.5,
+        "base_frac": 1.0,
+        "base_status": "pass",
+        "plus_status": "fail",
+        "base_fail_at": None,
+        "plus_fail_at": 7,
+    }
+    assert verdict_of_row(row, ["plus", "base"]) == v
+    assert verdict_of_row(row, ["plus", "strict"]) is None  # written for other views: judged again
+    with pytest.raises(ValueError, match="no verdict for view"):
+        gold_row(v, ["resolved"])
+    with pytest.raises(ValueError, match="shadow"):
+        gold_row(Verdict("P", 0, {"plus": True}, record={"passed": False}), ["plus"])

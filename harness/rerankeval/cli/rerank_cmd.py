@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from rerankeval.cli._params import Finite
 from rerankeval.errors import InputError
-
-if TYPE_CHECKING:
-    from rerankeval.sandbox.executor import Executor
-
-_VIEWS = {
-    "humaneval": {"plus": "HumanEval+", "base": "HumanEval (base tests)"},
-    "mbpp": {"plus": "MBPP+", "base": "MBPP (base tests)"},
-}
 
 
 def _value(raw: str, where: str = "-R") -> Any:
@@ -132,99 +123,6 @@ def parse_allocation(
     except InputError as e:
         raise click.BadParameter(str(e), param_hint="-A") from None
     return parsed
-
-
-@dataclass
-class EvalPlusBenchmark:
-    """The :class:`rerankeval.pipeline.Benchmark` contract over the EvalPlus host plugin."""
-
-    dataset: Any
-    parallel: int | None
-    cache: bool
-    executor: Executor | None = None
-    test_details: bool = False
-
-    def __post_init__(self) -> None:
-        from rerankeval.core.types import Problem
-
-        self.name = self.dataset.name
-        self.hash = self.dataset.hash
-        self.views = _VIEWS[self.name]
-        self.problems = {
-            pid: Problem(pid, p["prompt"], p["entry_point"], p["prompt"] + p["canonical_solution"])
-            for pid, p in self.dataset.problems.items()
-        }
-
-    def _samples(self, candidates: Sequence[Any]) -> list[Any]:
-        from rerankeval_evalplus import Sample
-
-        return [Sample(c.problem_id, c.index, c.code) for c in candidates]
-
-    def judge_total(self, candidates: Sequence[Any]) -> int:
-        from rerankeval_evalplus import count_runs
-
-        return int(count_runs(self._samples(candidates)))
-
-    def judge(self, candidates: Sequence[Any], progress: Callable[[int], None] | None = None) -> list[Any]:
-        from rerankeval.pipeline import GoldRow
-        from rerankeval_evalplus import judge
-        from rerankeval_evalplus.judge import JudgeConfig, first_failing_input
-
-        verdicts = judge(
-            self.dataset,
-            self._samples(candidates),
-            parallel=self.parallel,
-            cache=self.cache,
-            config=JudgeConfig(fast_check=not self.test_details),
-            progress=progress,
-            executor=self.executor,
-        )
-        problems = self.dataset.problems
-
-        def fail_at(v: Any, seg: str) -> int | None:
-            problem = problems[v.task_id]
-            if problem["entry_point"] == "find_zero":  # EvalPlus's quirk rewrites its details
-                return None
-            if seg == "base":
-                return first_failing_input(v.base_status, v.base_details, len(problem["base_input"]))
-            return first_failing_input(v.plus_status, v.plus_details, len(problem["plus_input"]))
-
-        def passed_of(status: str | None, details: Sequence[bool], n: int) -> float | None:
-            """Inputs passed, when known: all of them for a pass; with --test-details every input ran
-            unless the run died (a timeout or a crash), and the inputs it did not reach did not pass;
-            stopping at the first failure leaves the rest unknown."""
-            if status == "pass":
-                return float(n)
-            if self.test_details or len(details) == n:
-                return float(sum(details))
-            return None
-
-        def fracs(v: Any) -> tuple[float | None, float | None]:
-            problem = problems[v.task_id]
-            if problem["entry_point"] == "find_zero":  # EvalPlus's quirk rewrites its details
-                return None, None
-            nb, npl = len(problem["base_input"]), len(problem["plus_input"])
-            base = passed_of(v.base_status, v.base_details, nb)
-            if base is None:
-                return None, None
-            plus = passed_of(v.plus_status, v.plus_details, npl) if v.plus_status is not None else None
-            both = None if plus is None else (base + plus) / (nb + npl) if nb + npl else 1.0
-            return (base / nb if nb else 1.0), both
-
-        return [
-            GoldRow(
-                v.task_id,
-                v.index,
-                v.base_status,
-                v.plus_status,
-                v.passed,
-                v.base_passed,
-                fail_at(v, "base"),
-                fail_at(v, "plus"),
-                *fracs(v),
-            )
-            for v in verdicts
-        ]
 
 
 @click.command()
@@ -403,7 +301,7 @@ def rerank(
     from rerankeval.pipeline import RerankConfig, run_rerank
     from rerankeval.pipeline.table import format_markdown, format_text
     from rerankeval.unittests.matrix import DEFAULT_TIME_LIMIT_S
-    from rerankeval_evalplus import load_dataset, read_samples
+    from rerankeval_evalplus import EvalPlusBenchmark, load_dataset, read_samples
     from rerankeval_evalplus.judge import PRELOAD
 
     if resume and overwrite:

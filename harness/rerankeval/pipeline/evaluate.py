@@ -14,9 +14,9 @@ from typing import Any
 from rerankeval.core import metrics as M
 from rerankeval.core.rerank import Ranking, Reranker, RerankItem
 
-#: Gold views: "plus" = base and extended tests (HumanEval+ / MBPP+), "base" = original tests.
-VIEWS = ("plus", "base")
-Golds = Mapping[str, Sequence[Sequence[bool]]]  # view -> per problem -> per candidate
+#: view -> per problem -> per candidate; the views the benchmark adapter names, the primary first
+#: (EvalPlus: "plus" = base and extended inputs, "base" = the original inputs; SWE-bench: "resolved").
+Golds = Mapping[str, Sequence[Sequence[bool]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +45,8 @@ def make_draws(
     draws: int,
     seed: int,
 ) -> list[Draw]:
-    """The full data as one draw, or ``draws`` seeded random subsets of candidates and/or tests."""
+    """The full data as one draw, or ``draws`` seeded random subsets of candidates and/or tests
+    (subsets stratified on the primary view, the first of ``golds``)."""
     if num_samples is None and num_tests is None:
         return [
             Draw(
@@ -56,11 +57,12 @@ def make_draws(
             )
         ]
     out = []
+    primary = next(iter(golds))
     for d in range(draws):
         rng = random.Random(f"{seed}/{d}")
         sub_items, kept = [], []
         for p, it in enumerate(items):
-            sub, _, keep = M.subsample_item(it, golds[VIEWS[0]][p], rng, num_samples, num_tests)
+            sub, _, keep = M.subsample_item(it, golds[primary][p], rng, num_samples, num_tests)
             sub_items.append(sub)
             kept.append(keep)
         sub_golds = {

@@ -1,16 +1,16 @@
-"""A run's inputs: the generated tests artifact (engine) and the benchmark host's contract.
+"""A run's inputs: the generated tests artifact (engine) and the benchmark adapter contract.
 
-The samples file and the benchmark's ground truth belong to the host plugin (EvalPlus); the CLI
-passes them in through :class:`Benchmark`.
+The samples file and the benchmark's ground truth belong to the host plugin; the CLI passes
+them in through a :class:`Benchmark` adapter, whose verdicts come back as named views.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from rerankeval.core.types import Candidate, Problem
 from rerankeval.errors import InputError
@@ -18,44 +18,85 @@ from rerankeval.unittests import artifact
 
 
 @dataclass(frozen=True, slots=True)
-class GoldRow:
-    """Ground truth of one candidate, from the benchmark's own harness.
+class Verdict:
+    """Ground truth of one candidate under every view of the benchmark's own grader.
+
+    A view is one way the benchmark judges a program (EvalPlus: ``plus``, its base and extended
+    inputs, and ``base``, the original inputs; SWE-bench: ``resolved``). The engine ranks,
+    scores and reports every view the adapter names, and knows nothing else about the grader.
 
     Attributes:
         problem_id: The problem.
         index: The candidate's index.
-        base_status: Verdict on the original tests (HumanEval / MBPP).
-        plus_status: Verdict on the extended tests (HumanEval+ / MBPP+), None if not run.
-        passed: Correct on base and plus.
-        base_passed: Correct on base.
-        base_fail_at: Position in the benchmark's base inputs of the first input the candidate
-            failed (or timed out) on; None when it passed or the host does not say.
-        plus_fail_at: The same among the plus inputs.
-        base_frac: Fraction of the base inputs passed, when the harness ran them all (EvalPlus
-            ``--test-details``); None when it stopped at the first failure.
-        plus_frac: The same over the base and plus inputs together.
+        passed: view -> whether the candidate is correct under that view (every view the
+            benchmark names).
+        fractions: view -> fraction of that view's inputs the candidate passed, when the grader
+            ran them all; missing or None when unknown (e.g. it stopped at the first failure).
+        record: Grader-specific fields kept verbatim in ``gold.jsonl`` (statuses, the first
+            failing input); JSON values, none named like a view field.
     """
 
     problem_id: str
     index: int
-    base_status: str
-    plus_status: str | None
-    passed: bool
-    base_passed: bool
-    base_fail_at: int | None = None
-    plus_fail_at: int | None = None
-    base_frac: float | None = None
-    plus_frac: float | None = None
+    passed: Mapping[str, bool]
+    fractions: Mapping[str, float | None] = field(default_factory=dict)
+    record: Mapping[str, Any] = field(default_factory=dict)
+
+
+def gold_row(verdict: Verdict, views: Sequence[str]) -> dict[str, Any]:
+    """The ``gold.jsonl`` row of a verdict.
+
+    The first view is the primary one: its verdict is ``passed`` (what every report reads); each
+    other view ``v`` is ``v_passed``; each view's fraction is ``v_frac``; the grader's record
+    follows.
+
+    Raises:
+        ValueError: A view the verdict does not judge, or a record field that would shadow one.
+    """
+    missing = [v for v in views if v not in verdict.passed]
+    if missing:
+        raise ValueError(f"{verdict.problem_id} #{verdict.index}: no verdict for view(s) {missing}")
+    row: dict[str, Any] = {"problem_id": verdict.problem_id, "index": verdict.index}
+    for k, v in enumerate(views):
+        row["passed" if k == 0 else f"{v}_passed"] = bool(verdict.passed[v])
+    for v in views:
+        row[f"{v}_frac"] = verdict.fractions.get(v)
+    clash = sorted(set(row) & set(verdict.record))
+    if clash:
+        raise ValueError(f"{verdict.problem_id} #{verdict.index}: record fields {clash} shadow view fields")
+    return {**row, **verdict.record}
+
+
+def verdict_of_row(row: Mapping[str, Any], views: Sequence[str]) -> Verdict | None:
+    """The verdict a ``gold.jsonl`` row holds (inverse of :func:`gold_row`); None when the row
+    lacks a view (written for other views: judge again)."""
+    keys = ["passed" if k == 0 else f"{v}_passed" for k, v in enumerate(views)]
+    if any(k not in row for k in keys):
+        return None
+    own = {"problem_id", "index", *keys, *(f"{v}_frac" for v in views)}
+    return Verdict(
+        str(row["problem_id"]),
+        int(row["index"]),
+        {v: bool(row[k]) for v, k in zip(views, keys, strict=True)},
+        {v: row.get(f"{v}_frac") for v in views},
+        {k: x for k, x in row.items() if k not in own},
+    )
 
 
 class Benchmark(Protocol):
-    """What a rerank run needs from a benchmark host (implemented by the CLI over EvalPlus).
+    """A benchmark adapter: what one engine run needs from a benchmark host.
+
+    Each host plugin implements it in its own package (EvalPlus:
+    :class:`rerankeval_evalplus.benchmark.EvalPlusBenchmark`). The engine asks for nothing else:
+    problems in, candidates judged by the host's own grader, verdicts out as named views.
 
     Attributes:
         name: Dataset name (``humaneval``).
-        hash: Content hash of the dataset file.
-        problems: problem_id -> Problem (``reference`` = the canonical solution as a full program).
-        views: Names of the two ground-truth views, e.g. ``{"plus": "HumanEval+", "base": "HumanEval"}``.
+        hash: Content hash of the dataset (a resume with another dataset is refused).
+        problems: problem_id -> Problem (``reference``: the canonical solution as a full program,
+            or None; it measures the generated tests' accuracy).
+        views: view key -> display name, the primary view first, e.g. ``{"plus": "HumanEval+",
+            "base": "HumanEval (base tests)"}``; :meth:`judge` returns a verdict for each.
     """
 
     @property
@@ -72,9 +113,15 @@ class Benchmark(Protocol):
 
     def judge(
         self, candidates: Sequence[Candidate], progress: Callable[[int], None] | None = None
-    ) -> list[GoldRow]: ...
+    ) -> list[Verdict]:
+        """Every candidate's verdict, from the benchmark's own grader. ``progress`` is called
+        with the number of grader runs finished (out of :meth:`judge_total`). A grader that
+        cannot judge a candidate raises; it never returns a verdict for it."""
+        ...
 
-    def judge_total(self, candidates: Sequence[Candidate]) -> int: ...
+    def judge_total(self, candidates: Sequence[Candidate]) -> int:
+        """The number of grader runs :meth:`judge` makes (for its progress bar)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,10 +25,18 @@ from rerankeval.cache import ResultCache
 from rerankeval.core.metrics import unit_test_quality
 from rerankeval.core.rerank import PassMatrix, Reranker, RerankItem
 from rerankeval.core.types import Candidate
-from rerankeval.errors import InputError
+from rerankeval.errors import HarnessFaultError, InputError
 from rerankeval.pipeline.config import RerankConfig
-from rerankeval.pipeline.evaluate import VIEWS, baseline_metrics, make_draws, rank_draw, reranker_metrics
-from rerankeval.pipeline.inputs import Benchmark, GoldRow, TestCase, file_sha256, read_tests
+from rerankeval.pipeline.evaluate import baseline_metrics, make_draws, rank_draw, reranker_metrics
+from rerankeval.pipeline.inputs import (
+    Benchmark,
+    TestCase,
+    Verdict,
+    file_sha256,
+    gold_row,
+    read_tests,
+    verdict_of_row,
+)
 from rerankeval.pipeline.outputs import write_candidates, write_selections, write_tests
 from rerankeval.pipeline.rm_scoring import Scores, reward_quality, score_run, scoring_rerankers
 from rerankeval.rerankers.registry import load_reranker, reranker_accepts, reranker_spec
@@ -45,6 +53,8 @@ from rerankeval.sandbox.executor import Executor, executor_or_local
 from rerankeval.unittests.matrix import MatrixOptions, MatrixTask, build_matrices
 
 log = logging.getLogger(__name__)
+
+Key = tuple[str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,26 +120,15 @@ def _check_resume(prev: dict[str, Any], cfg: RerankConfig, fingerprint: dict[str
         )
 
 
-def _gold(
-    out: Path, bench: Benchmark, candidates: Sequence[Candidate], resume: bool
-) -> dict[tuple[str, int], GoldRow]:
+def _gold(out: Path, bench: Benchmark, candidates: Sequence[Candidate], resume: bool) -> dict[Key, Verdict]:
+    views = list(bench.views)
     path = out / "gold.jsonl"
     if resume and path.exists():
-        rows = {
-            (r["problem_id"], r["index"]): GoldRow(
-                r["problem_id"],
-                r["index"],
-                r["base_status"],
-                r.get("plus_status"),
-                r["passed"],
-                r["base_passed"],
-                r.get("base_fail_at"),
-                r.get("plus_fail_at"),
-                r.get("base_frac"),
-                r.get("plus_frac"),
-            )
-            for r in read_run_rows(path)
-        }
+        rows = {}
+        for r in read_run_rows(path):
+            v = verdict_of_row(r, views)
+            if v is not None:
+                rows[(v.problem_id, v.index)] = v
         if all((c.problem_id, c.index) in rows for c in candidates):
             log.info("ground truth: %d rows from %s", len(rows), path)
             return rows
@@ -140,25 +139,20 @@ def _gold(
         total=bench.judge_total(candidates), unit="run", desc="ground truth", disable=None, file=sys.stderr
     ) as bar:
         verdicts = bench.judge(candidates, progress=bar.update)
+    judged = {(v.problem_id, v.index): v for v in verdicts}
+    missing = [c for c in candidates if (c.problem_id, c.index) not in judged]
+    if missing:
+        raise HarnessFaultError(
+            f"benchmark {bench.name!r} returned no verdict for {len(missing)} candidate(s), e.g. "
+            f"{missing[0].problem_id} #{missing[0].index}: its adapter must judge every candidate "
+            "or raise"
+        )
     log.info("ground truth: %d candidates judged in %.1fs", len(verdicts), time.monotonic() - t0)
     path.unlink(missing_ok=True)
     with JsonlAppender(path, sync_every=1000) as app:
-        for g in verdicts:
-            app.write(
-                {
-                    "problem_id": g.problem_id,
-                    "index": g.index,
-                    "base_status": g.base_status,
-                    "plus_status": g.plus_status,
-                    "passed": g.passed,
-                    "base_passed": g.base_passed,
-                    "base_fail_at": g.base_fail_at,
-                    "plus_fail_at": g.plus_fail_at,
-                    "base_frac": g.base_frac,
-                    "plus_frac": g.plus_frac,
-                }
-            )
-    return {(g.problem_id, g.index): g for g in verdicts}
+        for v in verdicts:
+            app.write(gold_row(v, views))
+    return judged
 
 
 def _read_rows(
@@ -334,7 +328,7 @@ def run_rerank(
             cfg.generator,
             cfg.dedupe_tests,
             known=bench.problems,
-            dataset=bench.views.get("plus", bench.name),
+            dataset=next(iter(bench.views.values()), bench.name),
         )
     groups = _group(candidates, bench)
     labels_now = [c.file_stem for c in cfg.rerankers]
@@ -432,16 +426,14 @@ def _evaluate(
     groups: dict[str, tuple[Candidate, ...]],
     matrices: dict[str, PassMatrix],
     canonical: dict[str, str],
-    gold: dict[tuple[str, int], GoldRow],
+    gold: dict[Key, Verdict],
     rerankers: Sequence[Reranker],
     scores: Scores,
 ) -> dict[str, Any]:
     pids = list(groups)
     items = _items(bench, groups, matrices)
-    golds = {
-        "plus": [[gold[(pid, c.index)].passed for c in groups[pid]] for pid in pids],
-        "base": [[gold[(pid, c.index)].base_passed for c in groups[pid]] for pid in pids],
-    }
+    views = list(bench.views)
+    golds = {v: [[gold[(pid, c.index)].passed[v] for c in groups[pid]] for pid in pids] for v in views}
 
     def draws_of(items: list[RerankItem]) -> list[Any]:
         return make_draws(
@@ -451,7 +443,7 @@ def _evaluate(
     draws = draws_of(items)
     base = baseline_metrics(draws)
     out: dict[str, Any] = {
-        "views": {v: bench.views.get(v, v) for v in VIEWS},
+        "views": dict(bench.views),
         "n_problems": len(pids),
         "n_samples": {
             "min": min(len(g) for g in groups.values()),
@@ -463,7 +455,7 @@ def _evaluate(
         "draws": len(draws),
         "seed": cfg.seed,
         "time_limit_s": cfg.time_limit_s,
-        **{v: base[v] for v in VIEWS},
+        **{v: base[v] for v in views},
         "rerankers": {},
     }
     sel_path = cfg.out / "selections.jsonl"
@@ -486,10 +478,10 @@ def _evaluate(
             v: unit_test_quality(
                 [matrices[p] for p in pids], golds[v], [canonical.get(p) for p in pids]
             ).as_dict()
-            for v in VIEWS
+            for v in views
         }
     fractions = {
-        v: [[getattr(gold[(pid, c.index)], f"{v}_frac") for c in groups[pid]] for pid in pids] for v in golds
+        v: [[gold[(pid, c.index)].fractions.get(v) for c in groups[pid]] for pid in pids] for v in views
     }
     quality = reward_quality(
         groups, golds, scores, matrices, n_boot=cfg.bootstrap, seed=cfg.seed, fractions=fractions

@@ -77,8 +77,15 @@ def _num(block: Mapping[str, Any] | None) -> str:
     return f"{block['value']:.3f}" + (f" [{ci['low']:.3f}, {ci['high']:.3f}]" if ci else "")
 
 
-def quality_lines(metrics: Mapping[str, Any], view: str = "plus") -> list[str]:
-    """One line per reward (reward models, the unit-test reward): AUC, ECE, RM@N vs random and oracle."""
+def views_of(metrics: Mapping[str, Any]) -> list[str]:
+    """The run's gold views, the primary first (runs written before views were recorded: EvalPlus's)."""
+    return list(metrics.get("views") or ("plus", "base"))
+
+
+def quality_lines(metrics: Mapping[str, Any], view: str | None = None) -> list[str]:
+    """One line per reward (reward models, the unit-test reward): AUC, ECE, RM@N vs random and oracle
+    (on the primary view unless ``view`` is given)."""
+    view = view or views_of(metrics)[0]
     out = []
     for name, views in metrics.get("rm_quality", {}).items():
         q = views.get(view)
@@ -127,7 +134,7 @@ def format_text(metrics: Mapping[str, Any]) -> str:
     out = [_caption(metrics)]
     if budget_line(metrics):
         out.append(str(budget_line(metrics)))
-    for view in ("plus", "base"):
+    for view in views_of(metrics):
         rows = [HEADER, *summary_rows(metrics, view)]
         widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
         out.append("")
@@ -136,13 +143,14 @@ def format_text(metrics: Mapping[str, Any]) -> str:
             out.append(
                 "  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(r))
             )
-    q = metrics.get("unit_test_quality", {}).get("plus")
+    primary = views_of(metrics)[0]
+    q = metrics.get("unit_test_quality", {}).get(primary)
     if q:
         out.append("")
         out.append(
             f"generated tests: {_pct(q['test_accuracy'])}% correct (canonical solution passes; mean over "
             f"problems), FAR {_pct(q['FAR'])}%, FRR {_pct(q['FRR'])}% "
-            f"(CodeRM App. D, vs {_title(metrics, 'plus')})"
+            f"(CodeRM App. D, vs {_title(metrics, primary)})"
         )
     lines = quality_lines(metrics)
     if lines:
@@ -155,7 +163,7 @@ def format_markdown(metrics: Mapping[str, Any]) -> str:
     out = [_caption(metrics)]
     if budget_line(metrics):
         out[0] += f"; {budget_line(metrics)}"
-    for view in ("plus", "base"):
+    for view in views_of(metrics):
         out += [
             "",
             f"**{_title(metrics, view)}**",

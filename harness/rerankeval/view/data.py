@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from rerankeval.core.rerank import PassMatrix
 from rerankeval.core.select import binary_rows, codet_select
-from rerankeval.pipeline.table import HEADER, budget_line, summary_rows
+from rerankeval.pipeline.table import HEADER, budget_line, summary_rows, views_of
 from rerankeval.runs import read_jsonl
 
 if TYPE_CHECKING:
@@ -153,7 +153,7 @@ def _chart(metrics: Mapping[str, Any], view: str) -> list[dict[str, Any]]:
 
 def _tables(metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
     out = []
-    for view in ("plus", "base"):
+    for view in views_of(metrics):
         if view in metrics and "rerankers" in metrics:
             title = str(metrics.get("views", {}).get(view, view))
             out.append({"view": view, "title": title, "header": HEADER, "rows": summary_rows(metrics, view)})
@@ -161,7 +161,7 @@ def _tables(metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _quality(metrics: Mapping[str, Any]) -> str | None:
-    q = metrics.get("unit_test_quality", {}).get("plus")
+    q = metrics.get("unit_test_quality", {}).get(views_of(metrics)[0])
     if not q:
         return None
     return (
@@ -210,7 +210,7 @@ def overview(tables: RunTables, files: Mapping[str, str]) -> dict[str, Any]:
             "draws": m.get("draws", 1),
             "budget": budget_line(m) if m else None,
             "tables": _tables(m) if m else [],
-            "chart": _chart(m, "plus") if m else [],
+            "chart": _chart(m, views_of(m)[0]) if m else [],
             "quality": _quality(m) if m else None,
             "rerankers": tables.rerankers,
             "problems": problems,
