@@ -6,9 +6,11 @@ Layout (one directory per run; every file is tidy, long-form and readable with p
       run.json          # command, config, reranker specs, dataset hash, versions, duration;
                         #   "status": "running" | "finished" | "failed" (with the error)
       candidates.jsonl  # {problem_id, index, sha, code}          one row per candidate
-      gold.jsonl        # {problem_id, index, passed, base_passed, base_status, plus_status,
-                        #  base_fail_at, plus_fail_at, base_frac, plus_frac}  ground truth, once
-                        #  (fail_at: first failing input; frac: inputs passed, with --test-details)
+      gold.jsonl        # {problem_id, index, passed, <view>_passed, <view>_frac, ...record}
+                        #  ground truth, once: passed = the primary view, one field per other
+                        #  view, the fraction of inputs passed when known, then the grader's own
+                        #  fields (EvalPlus: base_passed, base_status, plus_status, base_fail_at,
+                        #  plus_fail_at, base_frac, plus_frac; see pipeline.inputs.gold_row)
       canonical.jsonl   # {problem_id, index: -1, sha, tests}     the reference solution's matrix row
       matrix.jsonl      # {problem_id, index, sha, tests: "pf.."}  pass-matrix row (CELL chars)
       tests.jsonl       # {problem_id, test_id, ...}               the tests used (artifact rows)

@@ -151,3 +151,34 @@ def test_annotations_are_evaluated_as_in_plain_python(executor: LocalExecutor) -
     task = MatrixTask("D", tuple(Candidate("D", i, c) for i, c in enumerate(codes)), ("d0",), (TESTS[0],))
     m = build_matrices([task], executor, options=OPTIONS)
     assert m["D"].rows == ("e", "e", "e", "p")
+
+
+def test_the_reference_solution_is_a_field_with_its_own_row(executor: LocalExecutor) -> None:
+    """The canonical solution runs on the same tests but is never one of the candidates' rows."""
+    from rerankeval.unittests.matrix import REFERENCE_INDEX
+
+    a, b = _tasks()
+    ref_a = MatrixTask(a.problem_id, a.candidates, a.test_ids, a.tests, reference=GOOD)  # shares a job
+    ref_b = MatrixTask(
+        b.problem_id, b.candidates, b.test_ids, b.tests, reference="def add(a, b):\n    return 10\n"
+    )
+    counting = CountingExecutor(executor)
+    rows: list[tuple[str, int, str, str]] = []
+    finished: list[int] = []
+    m = build_matrices(
+        [ref_a, ref_b], counting, options=OPTIONS, on_row=lambda *r: rows.append(r), progress=finished.append
+    )
+    assert m["A"].rows == EXPECTED_A and m["A"].reference == "ppppe"
+    assert m["B"].rows == ("f", "p") and m["B"].reference == "p"
+    assert sorted(len(j.tests) for j in counting.jobs) == [1, 1, 1, 4, 4, 4, 4]  # GOOD ran once for A
+    assert ("A", REFERENCE_INDEX, Candidate("A", 0, GOOD).sha, "ppppe") in rows
+    assert sum(finished) == 5 + 1 + 2 + 1
+    assert m["A"].subset(candidates=[1], tests=[4, 0]).reference == "ep"
+    assert m["A"].subset(candidates=[1]).reference == "ppppe"
+    # a resumed build reads the reference row from ``done`` and runs nothing for it
+    done = {("B", 0): "f", ("B", 1): "p", ("B", REFERENCE_INDEX): "p"}
+    again = CountingExecutor(executor)
+    m2 = build_matrices([ref_b], again, options=OPTIONS, done=done)
+    assert m2["B"] == m["B"] and again.jobs == []
+    # without a reference, the field stays None
+    assert build_matrices([b], executor, options=OPTIONS)["B"].reference is None

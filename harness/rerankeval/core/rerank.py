@@ -30,11 +30,14 @@ class PassMatrix:
         problem_id: The problem.
         test_ids: One id per column (stable ids from the tests artifact).
         rows: One string per candidate (in candidate order), one :data:`CELL` char per test.
+        reference: The benchmark's canonical solution against the same tests (what measures the
+            tests' accuracy), or None when the benchmark has none or it did not run.
     """
 
     problem_id: str
     test_ids: tuple[str, ...]
     rows: tuple[str, ...]
+    reference: str | None = None
 
     def passed(self, i: int) -> tuple[bool, ...]:
         return tuple(c == "p" for c in self.rows[i])
@@ -45,14 +48,17 @@ class PassMatrix:
     def subset(
         self, candidates: Sequence[int] | None = None, tests: Sequence[int] | None = None
     ) -> PassMatrix:
-        """The matrix restricted to some candidates (rows) and tests (columns), in the given order."""
+        """The matrix restricted to some candidates (rows) and tests (columns), in the given order
+        (the reference row keeps the same columns)."""
         rows = self.rows if candidates is None else tuple(self.rows[i] for i in candidates)
         if tests is None:
-            return PassMatrix(self.problem_id, self.test_ids, rows)
+            return PassMatrix(self.problem_id, self.test_ids, rows, self.reference)
+        ref = self.reference
         return PassMatrix(
             self.problem_id,
             tuple(self.test_ids[j] for j in tests),
             tuple("".join(r[j] for j in tests) for r in rows),
+            None if ref is None else "".join(ref[j] for j in tests),
         )
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from rerankeval.cache import ResultCache
 from rerankeval.core.rerank import PassMatrix, Reranker, RerankItem
-from rerankeval.core.types import Candidate
+from rerankeval.core.types import Candidate, content_hash
 from rerankeval.errors import InputError
 from rerankeval.pipeline.config import RerankConfig
 from rerankeval.pipeline.inputs import Benchmark, TestCase
@@ -32,7 +32,7 @@ from rerankeval.pipeline.outputs import write_tests
 from rerankeval.runs import JsonlAppender
 from rerankeval.sandbox.executor import Executor, executor_or_local
 from rerankeval.scaling import Allocation, Select, allocate_online, load_difficulty, load_probe
-from rerankeval.unittests.matrix import MatrixOptions, MatrixTask, build_matrices
+from rerankeval.unittests.matrix import REFERENCE_INDEX, MatrixOptions, MatrixTask, build_matrices
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class _Reveal:
     def __init__(
         self,
         groups: Mapping[str, tuple[Candidate, ...]],
-        references: Mapping[str, Candidate],
+        references: Mapping[str, str],
         tests: Mapping[str, Sequence[TestCase]],
         run: Any,
     ) -> None:
@@ -59,10 +59,13 @@ class _Reveal:
         tasks = []
         for pid, (a, b) in asked.items():
             ts = self.tests[pid][a:b]
-            ref = (self.references[pid],) if pid in self.references else ()
             tasks.append(
                 MatrixTask(
-                    pid, self.groups[pid] + ref, tuple(t.test_id for t in ts), tuple(t.source for t in ts)
+                    pid,
+                    self.groups[pid],
+                    tuple(t.test_id for t in ts),
+                    tuple(t.source for t in ts),
+                    reference=self.references.get(pid),
                 )
             )
         self.calls += 1
@@ -78,10 +81,9 @@ class _Reveal:
         full = self.run(tasks)
         out = {}
         for pid in asked:
-            rows, n = full[pid].rows, len(self.groups[pid])
-            out[pid] = list(rows[:n])
+            out[pid] = list(full[pid].rows)
             if pid in self.references:
-                self.canonical[pid] += rows[n]
+                self.canonical[pid] += full[pid].reference or ""
         return out
 
 
@@ -161,7 +163,7 @@ def budgeted_matrices(
     tests: Mapping[str, Sequence[TestCase]],
     executor: Executor | None,
     rerankers: Sequence[Reranker] = (),
-) -> tuple[dict[str, PassMatrix], dict[str, str], dict[str, Any]]:
+) -> tuple[dict[str, PassMatrix], dict[str, Any]]:
     """Pass matrices of the columns a budget allocation pays for, executing nothing else.
 
     Writes ``matrix.jsonl``, ``canonical.jsonl`` and ``tests.jsonl`` (the spent tests) into the run.
@@ -175,7 +177,7 @@ def budgeted_matrices(
         rerankers: The run's rerankers, in ``cfg.rerankers`` order (for ``select=<reranker>``).
 
     Returns:
-        (matrices, canonical rows, metrics.json's ``budget`` block).
+        (matrices with the canonical solution's row, metrics.json's ``budget`` block).
 
     Raises:
         InputError: A bad allocation option or difficulty file.
@@ -186,7 +188,7 @@ def budgeted_matrices(
         difficulty = load_probe(cfg.difficulty, cfg.probe) if cfg.probe else load_difficulty(cfg.difficulty)
     options = _options(cfg, bench, groups, rerankers)
     cols = {p: list(tests.get(p, ())) for p in groups}
-    refs = {p: Candidate(p, -1, bench.problems[p].reference) for p in groups if bench.problems[p].reference}
+    refs = {p: str(bench.problems[p].reference) for p in groups if bench.problems[p].reference}
     from tqdm.auto import tqdm
 
     with ExitStack() as stack:
@@ -199,7 +201,7 @@ def budgeted_matrices(
         matrix_options = MatrixOptions(time_limit_s=cfg.time_limit_s)
 
         def run(tasks: Sequence[MatrixTask]) -> dict[str, PassMatrix]:
-            bar.total += sum(len(t.candidates) for t in tasks)
+            bar.total += sum(len(t.candidates) + (t.reference is not None) for t in tasks)
             bar.refresh()
             return build_matrices(tasks, executor, options=matrix_options, cache=store, progress=bar.update)
 
@@ -221,16 +223,19 @@ def _finish(
     cfg: RerankConfig,
     groups: Mapping[str, tuple[Candidate, ...]],
     cols: Mapping[str, list[TestCase]],
-    refs: Mapping[str, Candidate],
+    refs: Mapping[str, str],
     alloc: Allocation,
     cells: Mapping[str, list[str]],
     reveal: _Reveal,
-) -> tuple[dict[str, PassMatrix], dict[str, str], dict[str, Any]]:
-    """The spent matrices, written to the run directory, and the budget block."""
+) -> tuple[dict[str, PassMatrix], dict[str, Any]]:
+    """The spent matrices (with the canonical solution's row), written to the run directory, and
+    the budget block."""
     assert reveal.executions == alloc.executions, "executions counted = executions requested"
     spent = {p: cols[p][: len(alloc.columns[p])] for p in groups}
-    matrices = {p: PassMatrix(p, tuple(t.test_id for t in spent[p]), tuple(cells[p])) for p in groups}
-    canonical = {p: reveal.canonical[p] for p in refs}
+    matrices = {
+        p: PassMatrix(p, tuple(t.test_id for t in spent[p]), tuple(cells[p]), reveal.canonical.get(p))
+        for p in groups
+    }
     _write_rows(
         cfg.out / "matrix.jsonl",
         [
@@ -241,7 +246,15 @@ def _finish(
     )
     _write_rows(
         cfg.out / "canonical.jsonl",
-        [{"problem_id": p, "index": -1, "sha": c.sha, "tests": canonical[p]} for p, c in refs.items()],
+        [
+            {
+                "problem_id": p,
+                "index": REFERENCE_INDEX,
+                "sha": content_hash(code),
+                "tests": reveal.canonical[p],
+            }
+            for p, code in refs.items()
+        ],
     )
     write_tests(cfg.out, groups, spent)
     full = sum(len(groups[p]) * len(cols[p]) for p in groups)
@@ -254,4 +267,4 @@ def _finish(
         alloc.executions,
         full,
     )
-    return matrices, canonical, summary
+    return matrices, summary

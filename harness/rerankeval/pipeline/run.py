@@ -24,7 +24,7 @@ from rerankeval import __version__
 from rerankeval.cache import ResultCache
 from rerankeval.core.metrics import unit_test_quality
 from rerankeval.core.rerank import PassMatrix, Reranker, RerankItem
-from rerankeval.core.types import Candidate
+from rerankeval.core.types import Candidate, content_hash
 from rerankeval.errors import HarnessFaultError, InputError
 from rerankeval.pipeline.config import RerankConfig
 from rerankeval.pipeline.evaluate import baseline_metrics, make_draws, rank_draw, reranker_metrics
@@ -50,7 +50,7 @@ from rerankeval.runs import (
     write_json_atomic,
 )
 from rerankeval.sandbox.executor import Executor, executor_or_local
-from rerankeval.unittests.matrix import MatrixOptions, MatrixTask, build_matrices
+from rerankeval.unittests.matrix import REFERENCE_INDEX, MatrixOptions, MatrixTask, build_matrices
 
 log = logging.getLogger(__name__)
 
@@ -193,18 +193,18 @@ def _matrices(
     tests: dict[str, list[TestCase]],
     resume: bool,
     executor: Executor | None,
-) -> tuple[dict[str, PassMatrix], dict[str, str]]:
-    """Pass matrices per problem, and the canonical solution's row per problem (test accuracy)."""
+) -> dict[str, PassMatrix]:
+    """Pass matrices per problem, with the canonical solution's row where the problem has one."""
     tasks = []
     for pid, cands in groups.items():
         ts = tests.get(pid, [])
-        ref = bench.problems[pid].reference
-        extra = (Candidate(pid, -1, ref),) if ref else ()
+        ref = bench.problems[pid].reference or None
         tasks.append(
-            MatrixTask(pid, cands + extra, tuple(t.test_id for t in ts), tuple(t.source for t in ts))
+            MatrixTask(pid, cands, tuple(t.test_id for t in ts), tuple(t.source for t in ts), reference=ref)
         )
     n_tests = {t.problem_id: len(t.tests) for t in tasks}
     shas = {(t.problem_id, c.index): c.sha for t in tasks for c in t.candidates}
+    shas.update({(t.problem_id, REFERENCE_INDEX): content_hash(t.reference) for t in tasks if t.reference})
     mpath, cpath = cfg.out / "matrix.jsonl", cfg.out / "canonical.jsonl"
     done = {}
     if resume:
@@ -212,7 +212,7 @@ def _matrices(
         log.info("pass matrix: %d rows already in the run directory", len(done))
     from tqdm.auto import tqdm
 
-    total = sum(len(t.candidates) for t in tasks)
+    total = sum(len(t.candidates) + (t.reference is not None) for t in tasks)
     with ExitStack() as stack:
         mapp = stack.enter_context(JsonlAppender(mpath, sync_every=200))
         capp = stack.enter_context(JsonlAppender(cpath, sync_every=50))
@@ -226,7 +226,7 @@ def _matrices(
         stack.callback(store.close)
 
         def on_row(pid: str, index: int, sha: str, cells: str) -> None:
-            (capp if index < 0 else mapp).write(
+            (capp if index == REFERENCE_INDEX else mapp).write(
                 {"problem_id": pid, "index": index, "sha": sha, "tests": cells}
             )
 
@@ -239,15 +239,7 @@ def _matrices(
             on_row=on_row,
             progress=bar.update,
         )
-    matrices, canonical = {}, {}
-    for t in tasks:
-        m = full[t.problem_id]
-        has_ref = bool(t.candidates) and t.candidates[-1].index < 0
-        n = len(t.candidates) - (1 if has_ref else 0)
-        matrices[t.problem_id] = m.subset(candidates=range(n))
-        if has_ref:
-            canonical[t.problem_id] = m.rows[-1]
-    return matrices, canonical
+    return full
 
 
 def _check_tests_given(cfg: RerankConfig, rerankers: Sequence[Reranker]) -> None:
@@ -402,17 +394,16 @@ def _run(
         write_tests(cfg.out, groups, tests)
     gold = _gold(cfg.out, bench, candidates, resume)
     matrices: dict[str, PassMatrix] = {}
-    canonical: dict[str, str] = {}
     spent = None
     if cfg.tests is not None and cfg.budget is None:
-        matrices, canonical = _matrices(cfg, bench, groups, tests, resume, executor)
+        matrices = _matrices(cfg, bench, groups, tests, resume, executor)
     elif cfg.tests is not None:  # only the columns a budget allocation pays for are executed
         from rerankeval.pipeline.budgeted import budgeted_matrices
 
-        matrices, canonical, spent = budgeted_matrices(cfg, bench, groups, tests, executor, rerankers)
+        matrices, spent = budgeted_matrices(cfg, bench, groups, tests, executor, rerankers)
     scoring = scoring_rerankers(cfg.rerankers, rerankers)
     scores = score_run(cfg.out, _items(bench, groups, {}), scoring, resume=resume) if scoring else {}
-    metrics = _evaluate(cfg, bench, groups, matrices, canonical, gold, rerankers, scores)
+    metrics = _evaluate(cfg, bench, groups, matrices, gold, rerankers, scores)
     if spent is not None:
         metrics["budget"] = spent
     write_json_atomic(cfg.out / "metrics.json", metrics)
@@ -425,7 +416,6 @@ def _evaluate(
     bench: Benchmark,
     groups: dict[str, tuple[Candidate, ...]],
     matrices: dict[str, PassMatrix],
-    canonical: dict[str, str],
     gold: dict[Key, Verdict],
     rerankers: Sequence[Reranker],
     scores: Scores,
@@ -476,7 +466,7 @@ def _evaluate(
     if matrices:
         out["unit_test_quality"] = {
             v: unit_test_quality(
-                [matrices[p] for p in pids], golds[v], [canonical.get(p) for p in pids]
+                [matrices[p] for p in pids], golds[v], [matrices[p].reference for p in pids]
             ).as_dict()
             for v in views
         }

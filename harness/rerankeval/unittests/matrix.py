@@ -56,12 +56,15 @@ class MatrixTask:
         candidates: Its candidates (full programs), in sampling order.
         test_ids: One id per column.
         tests: One test source per column (sources may repeat; they run once).
+        reference: The canonical solution (a full program) to run against the same tests, or
+            None; its row is :attr:`PassMatrix.reference`, never one of the candidates' rows.
     """
 
     problem_id: str
     candidates: tuple[Candidate, ...]
     test_ids: tuple[str, ...]
     tests: tuple[str, ...]
+    reference: str | None = None
 
     def __post_init__(self) -> None:
         if len(self.test_ids) != len(self.tests):
@@ -120,6 +123,17 @@ def _unique(tests: Sequence[str]) -> tuple[tuple[str, ...], list[int]]:
 
 RowCallback = Callable[[str, int, str, str], None]
 
+#: The index the canonical solution's row carries in ``done`` and ``on_row`` (and in the run
+#: directory's ``canonical.jsonl``); no candidate has a negative index.
+REFERENCE_INDEX = -1
+
+
+def _programs(task: MatrixTask) -> tuple[Candidate, ...]:
+    """The task's candidates, then its reference solution (if any) under :data:`REFERENCE_INDEX`."""
+    if task.reference is None:
+        return task.candidates
+    return (*task.candidates, Candidate(task.problem_id, REFERENCE_INDEX, task.reference))
+
 
 def _plan(
     tasks: Sequence[MatrixTask], done: Mapping[tuple[str, int], str], options: MatrixOptions
@@ -131,7 +145,7 @@ def _plan(
         unique_tests, cols = _unique(task.tests)
         col_maps[task.problem_id] = cols
         by_code: dict[str, _Job] = {}
-        for c in task.candidates:
+        for c in _programs(task):
             if (task.problem_id, c.index) in done:
                 continue
             job = by_code.get(c.code)
@@ -160,14 +174,16 @@ def build_matrices(
         executor: Runs the sandbox jobs (see :class:`Executor`).
         options: Time limit and rlimits.
         cache: Result cache (None: no caching).
-        done: Rows already known, keyed by (problem_id, candidate index) (``--resume``); their
-            candidates are not run again.
+        done: Rows already known, keyed by (problem_id, candidate index) (``--resume``; the
+            reference solution's under :data:`REFERENCE_INDEX`); they are not run again.
         on_row: Called as ``on_row(problem_id, index, sha, cells)`` for every newly computed row
-            (cache hits included), in completion order.
-        progress: Called with the number of candidates finished, as they finish.
+            (cache hits included; the reference's with :data:`REFERENCE_INDEX`), in completion order.
+        progress: Called with the number of programs finished (candidates and references), as
+            they finish.
 
     Returns:
-        problem_id -> PassMatrix (rows in candidate order).
+        problem_id -> PassMatrix (rows in candidate order; ``reference`` set for the tasks that
+        have one).
     """
     options = options or MatrixOptions()
     done = done or {}
@@ -278,10 +294,13 @@ def _run_jobs(
 def _assemble(tasks: Sequence[MatrixTask], rows: Mapping[tuple[str, int], str]) -> dict[str, PassMatrix]:
     out = {}
     for task in tasks:
-        missing = [c.index for c in task.candidates if (task.problem_id, c.index) not in rows]
+        missing = [c.index for c in _programs(task) if (task.problem_id, c.index) not in rows]
         if missing:
             raise RuntimeError(f"{task.problem_id}: no pass-matrix row for candidates {missing[:5]}")
         out[task.problem_id] = PassMatrix(
-            task.problem_id, task.test_ids, tuple(rows[(task.problem_id, c.index)] for c in task.candidates)
+            task.problem_id,
+            task.test_ids,
+            tuple(rows[(task.problem_id, c.index)] for c in task.candidates),
+            None if task.reference is None else rows[(task.problem_id, REFERENCE_INDEX)],
         )
     return out
