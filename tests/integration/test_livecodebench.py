@@ -1,0 +1,240 @@
+"""LiveCodeBench: the dataset's schema, the grader in the sandbox, the adapter in the engine loop,
+and (slow) verdict-for-verdict agreement with LiveCodeBench's own grader on a fixture."""
+
+from __future__ import annotations
+
+import base64
+import json
+import pickle
+import subprocess
+import sys
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import lcb_fixture
+import pytest
+
+from rerankeval.core.types import Candidate, ExecOutcome, ProgramOutcome
+from rerankeval.errors import InputError
+from rerankeval.pipeline import RerankConfig, RerankerChoice, run_rerank
+from rerankeval.runs import read_jsonl
+from rerankeval.sandbox import LocalExecutor
+from rerankeval_livecodebench import LiveCodeBenchBenchmark, grade, load_dataset, passed
+from rerankeval_livecodebench.data import decode_private, encode_private, parse_problem
+from rerankeval_livecodebench.grader import results_of, stdio_matches
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def fixture_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[tuple[str, str, str]]]:
+    return lcb_fixture.write_fixture(tmp_path_factory.mktemp("lcb") / "lcb.jsonl")
+
+
+@pytest.fixture(scope="module")
+def executor() -> Iterator[LocalExecutor]:
+    with LocalExecutor(parallel=2) as ex:
+        yield ex
+
+
+def test_the_dataset_schema_is_read_as_livecodebench_reads_it(fixture_file: tuple[Path, list]) -> None:
+    path, _ = fixture_file
+    ds = load_dataset(path)
+    assert len(ds.problems) == 22
+    assert sum(p.is_stdin for p in ds.problems.values()) == 12
+    p = ds.problems["abc100_a"]
+    assert [t.input for t in p.tests] == ["1 2\n", "5 7\n", "-3 3\n"]  # public, then the compressed private
+    assert p.difficulty == "easy" and p.fn_name is None and p.contest_date.year == 2024
+    f = ds.problems["lc_two_sum"]
+    assert f.fn_name == "twoSum" and f.tests[0].input == "[2, 7, 11, 15]\n9"
+    sample = json.loads(f.evaluation_sample()["input_output"])
+    assert sample["fn_name"] == "twoSum" and sample["outputs"][0] == "[0, 1]"
+    # the date window keeps whole days, both ends inclusive (LiveCodeBench's filter_dataset_by_date)
+    late = load_dataset(path, start_date="2024-07-15", end_date="2024-10-20")
+    assert set(late.problems) == {"abc102_c", *(q for q in ds.problems if q.startswith("lc_"))}
+    assert late.hash != ds.hash
+    with pytest.raises(InputError, match="no problem in the window"):
+        load_dataset(path, start_date="2030-01-01")
+    with pytest.raises(InputError, match="is after"):
+        load_dataset(path, start_date="2024-12-01", end_date="2024-01-01")
+    with pytest.raises(InputError, match="not a date"):
+        load_dataset(path, start_date="June")
+
+
+def test_rows_that_are_not_the_schema_are_refused_by_name(tmp_path: Path) -> None:
+    row = lcb_fixture.problems()[0]["row"]
+    with pytest.raises(InputError, match="missing metadata"):
+        parse_problem({k: v for k, v in row.items() if k != "metadata"}, "x.jsonl:3")
+    with pytest.raises(InputError, match="difficulty 'insane'"):
+        parse_problem({**row, "difficulty": "insane"})
+
+    class Boom:
+        def __reduce__(self) -> tuple[object, tuple[str]]:
+            return (print, ("unpickled code ran",))
+
+    hostile = base64.b64encode(zlib.compress(pickle.dumps(Boom()))).decode()
+    with pytest.raises(InputError, match=r"builtins\.print, not a string"):
+        parse_problem({**row, "private_test_cases": hostile})  # refused, never called
+    tests = [{"input": "1\n", "output": "1\n", "testtype": "stdin"}]
+    assert decode_private(encode_private(tests)) == tests == decode_private(json.dumps(tests))
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps(row) + "\n{oops\n")
+    with pytest.raises(InputError, match=r"bad\.jsonl:2"):
+        load_dataset(bad)
+    with pytest.raises(InputError, match="not found"):
+        load_dataset(tmp_path / "missing.jsonl")
+
+
+@pytest.mark.parametrize(
+    ("printed", "expected", "ok"),
+    [
+        ("3\n", "3", True),
+        ("  3  \n\n", "3\n", True),  # the whole text and each line are stripped
+        ("0.250000\n", "0.25\n", True),  # a line that differs is compared as Decimals
+        ("1 2  3\n", "1 2 3\n", True),
+        ("3\n\n", "3\n", True),
+        ("3\n\n4", "3\n4", False),  # an inner blank line is a line
+        ("YES", "Yes", False),
+        ("0.30000000000000004", "0.3", False),
+        ("1e3", "1000", True),  # Decimal('1e3') == Decimal('1000')
+        ("abc", "abd", False),
+    ],
+)
+def test_stdout_is_compared_as_grade_stdio_compares_it(printed: str, expected: str, ok: bool) -> None:
+    assert stdio_matches(printed, expected) is ok
+
+
+def test_sandbox_outcomes_map_to_livecodebench_codes() -> None:
+    def out(*statuses: str, completed: bool = True) -> ProgramOutcome:
+        return ProgramOutcome(tuple(ExecOutcome(s) for s in statuses), completed)  # type: ignore[arg-type]
+
+    assert results_of(out("pass", "pass"), 2, True) == [True, True]
+    assert results_of(out("pass", "fail"), 3, True) == [True, -2]
+    assert results_of(out("pass", "fail"), 3, False) == [True, False]  # grade_call_based keeps the comparison
+    assert results_of(out("timeout"), 3, True) == [-3]
+    assert results_of(out("oom"), 3, False) == [-4]
+    assert results_of(out(), 3, True) == [-4]  # did not load
+    assert results_of(out("pass", completed=False), 3, True) == [True, -3]  # killed in flight
+    assert passed([True, True]) and passed([]) and not passed([True, False]) and not passed([-2])
+
+
+def test_the_grader_runs_in_the_sandbox_and_caches(
+    fixture_file: tuple[Path, list], executor: LocalExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RERANKEVAL_CACHE_DIR", str(tmp_path / "cache"))
+    path, progs = fixture_file
+    ds = load_dataset(path)
+    picked = [(q, c) for q, kind, c in progs if q in ("abc100_a", "lc_two_sum") and kind != "slow"]
+    first = grade(ds.problems, picked, dataset_hash=ds.hash, timeout_s=1, executor=executor)
+    assert first == [
+        [True, True, True], [-2], [-4], [-2], [-4],
+        [True, True, True], [True, False], [-4], [True, True, True], [-4],
+    ]  # fmt: skip
+
+    class NoRun:
+        def run(self, *a: object, **k: object) -> Iterator[tuple[int, ProgramOutcome]]:
+            raise AssertionError("a cached verdict ran again")
+
+    assert grade(ds.problems, picked, dataset_hash=ds.hash, timeout_s=1, executor=NoRun()) == first  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="unknown problem 'nope'"):
+        grade(ds.problems, [("nope", "print(1)")], dataset_hash=ds.hash)
+    with pytest.raises(InputError, match="whole number of seconds"):
+        grade(ds.problems, picked, dataset_hash=ds.hash, timeout_s=0.5)  # type: ignore[arg-type]
+
+
+def test_livecodebench_runs_through_the_engine_loop(
+    fixture_file: tuple[Path, list], executor: LocalExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The adapter is all LiveCodeBench needs: run_rerank ranks, scores and writes the run."""
+    monkeypatch.setenv("RERANKEVAL_CACHE_DIR", str(tmp_path / "cache"))
+    path, progs = fixture_file
+    ds = load_dataset(path)
+    keep = ("abc100_a", "abc102_b", "lc_palin", "lc_none")
+    by: dict[str, list[str]] = {}
+    for kind in ("wrong", "correct", "crash"):
+        for q, k, code in progs:
+            if q in keep and k == kind:
+                by.setdefault(q, []).append(code)
+    cands = [Candidate(q, i, c) for q, cs in by.items() for i, c in enumerate(cs)]
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text(
+        "".join(json.dumps({"task_id": c.problem_id, "solution": c.code}) + "\n" for c in cands)
+    )
+    cfg = RerankConfig(
+        dataset="livecodebench",
+        samples=samples,
+        tests=None,
+        rerankers=tuple(RerankerChoice(n, n) for n in ("first", "random", "oracle")),
+        out=tmp_path / "run",
+        bootstrap=20,
+        cache=False,
+    )
+    bench = LiveCodeBenchBenchmark(ds, executor=executor, timeout_s=1)
+    m = run_rerank(cfg, bench, cands, executor=executor).metrics
+    assert m["views"] == {"pass": "LiveCodeBench"}
+    # per problem: wrong, correct, crash -> one correct of three; `first` picks the wrong one
+    assert m["pass"]["plain_pass@1"] == pytest.approx(1 / 3)
+    assert m["rerankers"]["oracle"]["pass"]["pass@1"] == 1.0
+    assert m["rerankers"]["first"]["pass"]["pass@1"] == 0.0
+    gold = {(r["problem_id"], r["index"]): r for r in read_jsonl(cfg.out / "gold.jsonl")}
+    assert gold[("abc102_b", 0)]["lcb_results"] == [True, -2] and gold[("abc102_b", 0)]["passed"] is False
+    assert gold[("lc_palin", 1)]["passed"] is True and gold[("lc_palin", 1)]["pass_frac"] == 1.0
+    assert gold[("lc_none", 0)]["difficulty"] == "medium"
+
+
+def _upstream_python(root: Path) -> Path:
+    """A separate virtual environment with LiveCodeBench's grader (kept out of the project's own)."""
+    venv = root / "lcb-venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+    py = venv / "bin" / "python"
+    pip = subprocess.run(
+        [str(py), "-m", "pip", "install", "-q", "--no-deps", "nvidia-livecodebench==26.3", "numpy", "tqdm"],
+        capture_output=True,
+        text=True,
+    )
+    if pip.returncode != 0:
+        pytest.skip(f"cannot install nvidia-livecodebench 26.3 into a test venv: {pip.stderr.strip()[-300:]}")
+    return py
+
+
+@pytest.mark.slow
+def test_verdicts_equal_livecodebench_own_grader(
+    fixture_file: tuple[Path, list], executor: LocalExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every program of the fixture (22 problems x correct/wrong/slow/crash/extra/hostile) gets the
+    result list nvidia-livecodebench's check_correctness gives it, code for code."""
+    monkeypatch.setenv("RERANKEVAL_CACHE_DIR", str(tmp_path / "cache"))
+    path, progs = fixture_file
+    ds = load_dataset(path)
+    py = _upstream_python(tmp_path)
+    items = [{"sample": ds.problems[q].evaluation_sample(), "code": c} for q, _, c in progs]
+    (tmp_path / "in.json").write_text(json.dumps(items))
+    subprocess.run(
+        [
+            str(py),
+            str(FIXTURES / "lcb_upstream_runner.py"),
+            str(tmp_path / "in.json"),
+            str(tmp_path / "out.json"),
+            "1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    upstream = json.loads((tmp_path / "out.json").read_text())
+    ours = grade(
+        ds.problems, [(q, c) for q, _, c in progs], dataset_hash=ds.hash, timeout_s=1, executor=executor
+    )
+    kinds = {k for _, k, _ in progs}
+    assert kinds == {"correct", "wrong", "slow", "crash", "extra", "hostile"} and len(progs) == 132
+    diff = [(q, k, o, u) for (q, k, _), o, u in zip(progs, ours, upstream, strict=True) if o != u]
+    assert diff == []
+    # every correct program passes, but one: LiveCodeBench prepends `from io import *`, so `open(0)`
+    # is io.open on the real stdin, not the mocked builtins.open, and the correct abc101_b fails there
+    correct = {q: r for (q, k, _), r in zip(progs, ours, strict=True) if k == "correct"}
+    assert correct.pop("abc101_b") == [-4]
+    assert all(passed(r) for r in correct.values())
+    assert not any(
+        passed(r) for (_, k, _), r in zip(progs, ours, strict=True) if k in ("wrong", "slow", "hostile")
+    )
