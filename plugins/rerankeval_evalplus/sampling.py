@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from rerankeval.errors import InputError, RunExistsError
-from rerankeval.generation.base import Generator, checked_generate
+from rerankeval.generation.base import Generator, Prompt, checked_generate
 from rerankeval.runs import JsonlAppender, read_jsonl
 from rerankeval.unittests.artifact import sidecar_path
 
@@ -83,14 +83,38 @@ def model_fingerprint(spec: str) -> dict[str, str]:
     return out
 
 
-def _program(dataset: str, problem: dict[str, Any], response: str) -> str:
+@dataclass(frozen=True)
+class PromptFormat:
+    """How a benchmark asks a policy for a program and reads the program out of its answer.
+
+    Attributes:
+        dataset: The name recorded with every generation (a resume with another is refused).
+        prompt: problem row -> the prompt sent (chat messages or text).
+        program: (problem row, response) -> the program written to the samples file.
+        stop: Stop strings of the generation (None: none).
+    """
+
+    dataset: str
+    prompt: Callable[[dict[str, Any]], Prompt]
+    program: Callable[[dict[str, Any], str], str]
+    stop: Sequence[str] | None = None
+
+
+def evalplus_format(dataset: str) -> PromptFormat:
+    """The lm-eval tasks' prompt (EvalPlus's instruction) and extraction, for HumanEval+ / MBPP+."""
+    from rerankeval_lmeval.data import STOP, chat_prompt, doc_fields
     from rerankeval_lmeval.extract import extract_program
 
-    return extract_program(response, problem["entry_point"], "", problem["prompt"])
+    return PromptFormat(
+        dataset,
+        lambda p: chat_prompt(doc_fields(dataset, p["task_id"], p["prompt"], p["entry_point"])),
+        lambda p, text: extract_program(text, p["entry_point"], "", p["prompt"]),
+        STOP,
+    )
 
 
 def _resume_state(
-    out: Path, sidecar: Path, identity: dict[str, Any], dataset: str, problems: dict[str, dict[str, Any]]
+    out: Path, sidecar: Path, identity: dict[str, Any], fmt: PromptFormat, problems: dict[str, dict[str, Any]]
 ) -> tuple[set[str], list[dict[str, Any]]]:
     """Problems already sampled, and the rows of ``out`` the sidecar implies that ``out`` is missing."""
     have: dict[str, int] = {}
@@ -123,7 +147,7 @@ def _resume_state(
         # Stopped between the sidecar and the samples write, or among a problem's rows: its rows are
         # written in order, so the ones present are the first ``have``.
         missing += [
-            {"task_id": task, "solution": _program(dataset, problems[task], r)}
+            {"task_id": task, "solution": fmt.program(problems[task], r)}
             for r in responses[have.get(task, 0) :]
         ]
     return done, missing
@@ -138,25 +162,27 @@ def generate_samples(
     resume: bool = False,
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    prompt_format: PromptFormat | None = None,
 ) -> SamplingSummary:
     """Samples ``config.n`` programs per problem into the EvalPlus samples file ``out``.
 
     Args:
         dataset: ``humaneval`` or ``mbpp`` (chooses the lm-eval task's prompt).
-        problems: EvalPlus problems (``task_id``, ``prompt``, ``entry_point``), in a fixed order.
+        problems: EvalPlus problems (``task_id``, ``prompt``, ``entry_point``), in a fixed order
+            (with ``prompt_format``: any rows with a ``task_id`` that it reads).
         generator: The policy's backend.
         out: The samples file; the raw responses go to ``<out stem>.generations.jsonl``.
         config: Sampling settings.
         resume: Continue a run that wrote to ``out`` (same model and settings).
         overwrite: Replace an existing ``out`` and its sidecar.
         progress: Called with (problems finished, completion tokens) after each batch.
+        prompt_format: Another benchmark's prompt and extraction (default: :func:`evalplus_format`).
 
     Raises:
         RunExistsError: ``out`` exists and neither ``resume`` nor ``overwrite`` was given.
         InputError: Resuming with other settings; repeated task ids.
     """
-    from rerankeval_lmeval.data import STOP, chat_prompt, doc_fields
-
+    fmt = prompt_format or evalplus_format(dataset)
     out = Path(out)
     config = config or SamplingConfig()
     sidecar = sidecar_path(out)
@@ -171,8 +197,8 @@ def generate_samples(
             )
         out.unlink(missing_ok=True)
         sidecar.unlink(missing_ok=True)
-    identity = {**model_fingerprint(generator.spec), "dataset": dataset, **config.record()}
-    done, missing = _resume_state(out, sidecar, identity, dataset, by_id) if resume else (set(), [])
+    identity = {**model_fingerprint(generator.spec), "dataset": fmt.dataset, **config.record()}
+    done, missing = _resume_state(out, sidecar, identity, fmt, by_id) if resume else (set(), [])
     summary = SamplingSummary(skipped=len(done))
     todo = [(g, p) for g, p in enumerate(problems) if p["task_id"] not in done]
     step = max(1, config.batch_problems)
@@ -181,8 +207,7 @@ def generate_samples(
             samples_out.write(row)
         for start in range(0, len(todo), step):
             batch = todo[start : start + step]
-            docs = [doc_fields(dataset, p["task_id"], p["prompt"], p["entry_point"]) for _, p in batch]
-            prompts = [chat_prompt(d) for d in docs]
+            prompts = [fmt.prompt(p) for _, p in batch]
             seeds = None if config.seed is None else [config.seed + g * config.n for g, _ in batch]
             t0 = time.perf_counter()
             results = checked_generate(
@@ -194,7 +219,7 @@ def generate_samples(
                 temperature=config.temperature,
                 top_p=config.top_p,
                 max_tokens=config.max_tokens,
-                stop=STOP,
+                stop=fmt.stop,
                 seed=seeds,
             )
             seconds = time.perf_counter() - t0
@@ -213,7 +238,7 @@ def generate_samples(
                 )
                 raw_out.flush()
                 for text in result.texts:
-                    samples_out.write({"task_id": p["task_id"], "solution": _program(dataset, p, text)})
+                    samples_out.write({"task_id": p["task_id"], "solution": fmt.program(p, text)})
                 summary.problems += 1
                 summary.samples += len(result.texts)
                 summary.prompt_tokens += result.prompt_tokens or 0

@@ -26,6 +26,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from rerankeval.core.types import Problem
 from rerankeval.errors import InputError, RerankEvalError
 
 HUB_DATASET = "livecodebench/code_generation_lite"
@@ -96,6 +97,11 @@ class LcbProblem:
     @property
     def is_stdin(self) -> bool:
         return self.fn_name is None
+
+    def core(self) -> Problem:
+        """The engine's view: the statement as the prompt, the function (if any) as the entry point,
+        the starter code as the stub a test writer is shown."""
+        return Problem(self.question_id, self.content, self.fn_name or "", "", self.starter_code)
 
     def evaluation_sample(self) -> dict[str, str]:
         """LiveCodeBench's ``get_evaluation_sample()``: what its ``run_test`` takes."""

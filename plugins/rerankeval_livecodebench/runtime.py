@@ -91,6 +91,28 @@ def call_program(code: str, fn_name: str) -> str:
     )
 
 
+def normalized_output(text: str) -> list[str | tuple[str, ...]]:
+    """Printed output in a form where ``==`` is ``grade_stdio``'s comparison: per stripped line, the
+    line itself, or (when every token is a number) its tokens as normalized decimals, so that
+    ``0.250000`` and ``0.25`` are equal and ``0.3`` and ``0.30000000000000004`` are not. Used by
+    the generated stdin tests of the pass matrix (the verdict itself uses the grader's comparison)."""
+    from decimal import Decimal, InvalidOperation
+
+    out: list[str | tuple[str, ...]] = []
+    for line in text.strip().split("\n"):
+        line = line.strip()
+        try:
+            nums = [Decimal(x) for x in line.split()]
+        except (InvalidOperation, ValueError):
+            out.append(line)
+            continue
+        if any(d.is_nan() for d in nums):
+            out.append(line)  # NaN equals nothing in the grader; kept as text here
+            continue
+        out.append(tuple(str(d.normalize()) if d != 0 else "0" for d in nums))
+    return out
+
+
 def call_entry(g: dict[str, Any], fn_name: str, solution: bool) -> Callable[..., Any]:
     """The grader's ``compile_code`` + ``get_function``: the method of one ``Solution()`` (LeetCode
     style) or the module's function; a missing one fails every call (the grader's runtime error)."""

@@ -238,3 +238,257 @@ def test_verdicts_equal_livecodebench_own_grader(
     assert not any(
         passed(r) for (_, k, _), r in zip(progs, ours, strict=True) if k in ("wrong", "slow", "hostile")
     )
+
+
+def test_rerank_cli_scores_livecodebench_samples_per_difficulty_and_month(
+    fixture_file: tuple[Path, list], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from rerankeval.cli.main import _register
+    from rerankeval.cli.main import cli as main
+
+    _register()
+    monkeypatch.setenv("RERANKEVAL_CACHE_DIR", str(tmp_path / "cache"))
+    path, progs = fixture_file
+    wanted = {"abc100_a", "abc102_c", "lc_palin"}
+    code_list: dict[str, list[str]] = {}
+    for kind in ("wrong", "correct", "extra"):
+        for q, k, c in progs:
+            if q in wanted and k == kind:
+                code_list.setdefault(q, []).append(c)
+    samples = tmp_path / "lcb_samples.jsonl"  # LiveCodeBench's own output rows: code_list per problem
+    samples.write_text(
+        "".join(json.dumps({"question_id": q, "code_list": cs}) + "\n" for q, cs in code_list.items())
+    )
+    args = ["rerank", "--dataset", "livecodebench", "--dataset-path", str(path), "--samples", str(samples)]
+    res = CliRunner().invoke(
+        main,
+        [
+            *args,
+            "--reranker",
+            "first",
+            "--reranker",
+            "oracle",
+            "--out",
+            str(tmp_path / "r"),
+            "--bootstrap",
+            "10",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    m = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    # abc100_a, abc102_c: wrong, correct, extra (fails); lc_palin: wrong, correct, extra (passes)
+    assert m["pass"]["plain_pass@1"] == pytest.approx((1 / 3 + 1 / 3 + 2 / 3) / 3)
+    by = m["by_group"]
+    assert by["difficulty"]["easy"]["n_problems"] == 2 and by["difficulty"]["hard"]["n_problems"] == 1
+    assert by["difficulty"]["easy"]["plain_pass@1"] == pytest.approx((1 / 3 + 2 / 3) / 2)
+    assert by["difficulty"]["hard"]["rerankers"] == {"first": 0.0, "oracle": 1.0}
+    assert set(by["month"]) == {"2024-06", "2024-07", "2024-09"}
+    assert "pass@1 by difficulty (LiveCodeBench):" in res.output
+    assert "  hard (1 problems): plain 33.33%, first 0.00%, oracle 100.00%, oracle 100.00%" in res.output
+    # the window keeps what it should, before anything is judged; the options belong to LiveCodeBench
+    res = CliRunner().invoke(
+        main,
+        [
+            *args,
+            "--reranker",
+            "oracle",
+            "--out",
+            str(tmp_path / "w"),
+            "--start-date",
+            "2024-07-01",
+            "--end-date",
+            "2024-07-31",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "w" / "metrics.json").read_text())["n_problems"] == 1
+    res = CliRunner().invoke(
+        main,
+        ["rerank", "--dataset", "humaneval", "--samples", str(samples), "--reranker", "first", "--start-date",
+         "2024-01-01", "--out", str(tmp_path / "h")],
+    )  # fmt: skip
+    assert res.exit_code != 0 and "apply to --dataset livecodebench" in res.output
+
+
+def test_generated_tests_rank_livecodebench_candidates(
+    fixture_file: tuple[Path, list], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """stdin problems take input/output cases (compared as the grader compares), functional ones
+    asserts on Solution(); the unit-test rerankers then pick the program that passes them."""
+    from click.testing import CliRunner
+
+    from rerankeval.cli.main import _register
+    from rerankeval.cli.main import cli as main
+    from rerankeval.unittests.artifact import TestRow, stdio_test, write_tests
+
+    _register()
+    monkeypatch.setenv("RERANKEVAL_CACHE_DIR", str(tmp_path / "cache"))
+    path, progs = fixture_file
+    code = {(q, k): c for q, k, c in progs}
+    samples = tmp_path / "s.jsonl"
+    rows = [(q, k) for q in ("abc100_c", "lc_palin") for k in ("wrong", "crash", "correct", "extra")]
+    samples.write_text("".join(json.dumps({"question_id": q, "code": code[(q, k)]}) + "\n" for q, k in rows))
+    cases = [("10\n", "0.1\n"), ("8\n", "0.1250\n"), ("3\n", "0.333\n")]  # the last one is a wrong test
+    tests = [
+        TestRow("abc100_c", f"io{i}", stdio_test(i_, o), "stdio", "hand", i)
+        for i, (i_, o) in enumerate(cases)
+    ] + [
+        TestRow("lc_palin", f"a{i}", f"assert Solution().isPalindrome({s!r}) == {ok}", "assert", "hand", i)
+        for i, (s, ok) in enumerate([("abba", True), ("abc", False), ("x", True), ("", True)])
+    ]
+    tests_path = tmp_path / "tests.jsonl"
+    write_tests(tests_path, tests)
+    out = tmp_path / "r"
+    res = CliRunner().invoke(
+        main,
+        ["rerank", "--dataset", "livecodebench", "--dataset-path", str(path), "--samples", str(samples),
+         "--tests", str(tests_path), "--reranker", "first", "--reranker", "coderm", "--reranker", "codet",
+         "--out", str(out), "--bootstrap", "10"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    matrix = {(r["problem_id"], r["index"]): r["tests"] for r in read_jsonl(out / "matrix.jsonl")}
+    # abc100_c: wrong prints round(1/x, 1); crash divides by zero; correct and extra (6 digits) pass the
+    # right cases and fail "0.333" (1/3 prints 0.3333333333333333)
+    assert [matrix[("abc100_c", i)] for i in range(4)] == ["pff", "eee", "ppf", "ppf"]
+    assert [matrix[("lc_palin", i)] for i in range(4)] == ["pfpp", "pppe", "pppp", "pppp"]
+    m = json.loads((out / "metrics.json").read_text())
+    assert (
+        m["rerankers"]["coderm"]["pass"]["pass@1"] == 1.0 and m["rerankers"]["first"]["pass"]["pass@1"] == 0.0
+    )
+    assert m["pass"]["plain_pass@1"] == pytest.approx((2 / 4 + 2 / 4) / 2)
+    # a stdin case for a functional problem is refused, by name
+    bad = tmp_path / "bad.jsonl"
+    write_tests(bad, [TestRow("lc_palin", "x", stdio_test("1", "2"), "stdio", "hand", 0)])
+    res = CliRunner().invoke(
+        main,
+        ["rerank", "--dataset", "livecodebench", "--dataset-path", str(path), "--samples", str(samples),
+         "--tests", str(bad), "--reranker", "coderm", "--out", str(tmp_path / "b")],
+    )  # fmt: skip
+    assert res.exit_code != 0 and "stdin/stdout case, but the problem is functional" in res.output
+
+
+class _TestWriter:
+    """A scripted test writer: input/output blocks for stdin prompts, a unittest class for functions."""
+
+    spec = "vllm:scripted-lcb"
+
+    def __init__(self) -> None:
+        self.prompts: list[object] = []
+
+    def generate(self, prompts: list[object], **kw: object) -> list[list[str]]:
+        return [list(c.texts) for c in self.generate_detailed(prompts, **kw)]  # type: ignore[arg-type]
+
+    def generate_detailed(self, prompts: list[object], n: int = 1, **kw: object) -> list[object]:
+        from rerankeval.generation.base import Completions
+
+        self.prompts.extend(prompts)
+        out = []
+        for p in prompts:
+            text = p[0]["content"] if isinstance(p, list) else str(p)  # type: ignore[index]
+            if "### Input" in text:  # the stdio prompt
+                gen = "Tests.\n### Input\n```\n10\n```\n### Output\n```\n0.1\n```\n\n"
+                gen += "### Input\n8\n### Output\n0.125\n"
+            else:
+                gen = (
+                    "```python\nimport unittest\n\nclass TestPal(unittest.TestCase):\n"
+                    "    def test_a(self):\n        self.assertTrue(Solution().isPalindrome('aba'))\n"
+                    "    def test_b(self):\n        self.assertFalse(Solution().isPalindrome('ab'))\n```"
+                )
+            out.append(Completions(tuple(gen for _ in range(n)), prompt_tokens=10, completion_tokens=20 * n))
+        return out
+
+
+def test_tests_are_generated_per_problem_kind_and_rerank(
+    fixture_file: tuple[Path, list], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--style auto: stdin problems get the stdio prompt and input/output cases, functional ones
+    CodeRM's unittest prompt with the starter code as the code shown; the tests then rerank."""
+    from rerankeval.unittests.artifact import read_tests
+    from rerankeval.unittests.generate import GenerationConfig, generate_tests
+
+    monkeypatch.setenv("RERANKEVAL_CACHE_DIR", str(tmp_path / "cache"))
+    path, progs = fixture_file
+    ds = load_dataset(path)
+    problems = [ds.problems[q].core() for q in ("abc100_c", "lc_palin")]
+    writer = _TestWriter()
+    out = tmp_path / "tests.jsonl"
+    summary = generate_tests(problems, writer, out, GenerationConfig(style="auto", n=2, batch_problems=2))  # type: ignore[arg-type]
+    assert summary.tests == 3
+    stdio_prompt = writer.prompts[0][0]["content"]  # type: ignore[index]
+    assert "reads standard input" in stdio_prompt and "stdin problem abc100_c" in stdio_prompt
+    unit_prompt = writer.prompts[1][0]["content"]  # type: ignore[index]
+    assert "### question\nfunctional problem lc_palin" in unit_prompt
+    assert "class Solution:\n    def isPalindrome(self, s):\n        pass" in unit_prompt
+    rows = read_tests(out)
+    io = [json.loads(r.test) for r in rows if r.task_id == "abc100_c"]
+    assert io == [{"input": "10\n", "output": "0.1\n"}, {"input": "8\n", "output": "0.125\n"}]
+    assert {r.style for r in rows} == {"stdio", "unittest"} and all(r.count == 2 for r in rows)
+
+    code = {(q, k): c for q, k, c in progs}
+    samples = tmp_path / "s.jsonl"
+    picks = [(q, k) for q in ("abc100_c", "lc_palin") for k in ("wrong", "correct")]
+    samples.write_text("".join(json.dumps({"question_id": q, "code": code[(q, k)]}) + "\n" for q, k in picks))
+    cfg = RerankConfig(
+        dataset="livecodebench",
+        samples=samples,
+        tests=out,
+        rerankers=(RerankerChoice("coderm", "coderm"), RerankerChoice("first", "first")),
+        out=tmp_path / "run",
+        bootstrap=10,
+        cache=False,
+    )
+    with LocalExecutor(parallel=2) as ex:
+        bench = LiveCodeBenchBenchmark(ds, executor=ex, timeout_s=1)
+        cands = [Candidate(q, i % 2, code[(q, k)]) for i, (q, k) in enumerate(picks)]
+        m = run_rerank(cfg, bench, cands, executor=ex).metrics
+    assert m["rerankers"]["coderm"]["pass"]["pass@1"] == 1.0
+    assert m["rerankers"]["first"]["pass"]["pass@1"] == 0.0
+
+
+def test_policy_samples_use_livecodebench_prompt_and_extraction(
+    fixture_file: tuple[Path, list], tmp_path: Path
+) -> None:
+    from rerankeval.generation.base import Completions
+    from rerankeval_evalplus.sampling import SamplingConfig, generate_samples
+    from rerankeval_livecodebench.prompts import extract_code, problem_rows, sampling_format
+    from rerankeval_livecodebench.samples import read_samples
+
+    path, _ = fixture_file
+    ds = load_dataset(path)
+    seen: list[object] = []
+
+    class Policy:
+        spec = "vllm:scripted-policy"
+
+        def generate_detailed(self, prompts: list[object], n: int = 1, **kw: object) -> list[Completions]:
+            seen.extend(prompts)
+            answer = "Sure.\n```python\nprint(input())\n```\nDone."
+            return [Completions(tuple(answer for _ in range(n)), 5, 5 * n) for _ in prompts]
+
+    rows = problem_rows([ds.problems["abc100_a"], ds.problems["lc_palin"]])
+    out = tmp_path / "samples.jsonl"
+    summary = generate_samples(
+        "livecodebench",
+        rows,
+        Policy(),
+        out,
+        SamplingConfig(n=2, batch_problems=2),
+        prompt_format=sampling_format(),  # type: ignore[arg-type]
+    )
+    assert summary.samples == 4
+    system, user = seen[0]  # type: ignore[misc]
+    assert system["role"] == "system" and "expert Python programmer" in system["content"]
+    assert user["content"].startswith(
+        "### Question:\nstdin problem abc100_a\n\n### Format: Read the inputs from stdin"
+    )
+    assert "```python\nclass Solution:\n    def isPalindrome(self, s):\n" in seen[1][1]["content"]  # type: ignore[index]
+    cands = read_samples(out, ds)
+    assert [(c.problem_id, c.index, c.code) for c in cands][:2] == [
+        ("abc100_a", 0, "print(input())"),
+        ("abc100_a", 1, "print(input())"),
+    ]
+    assert extract_code("no code") == "" and extract_code("```\na\n```\n```py\nb\n```") == "b"
+    sidecar = json.loads((tmp_path / "samples.generations.jsonl").read_text().splitlines()[0])
+    assert sidecar["dataset"] == "livecodebench"

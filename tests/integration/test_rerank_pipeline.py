@@ -277,3 +277,20 @@ def test_gold_rows_keep_the_evalplus_layout_and_read_back() -> None:
         gold_row(v, ["resolved"])
     with pytest.raises(ValueError, match="shadow"):
         gold_row(Verdict("P", 0, {"plus": True}, record={"passed": False}), ["plus"])
+
+
+def test_stdin_cases_need_an_adapter_that_runs_them(tmp_path: Path, executor: LocalExecutor) -> None:
+    """A stdio test (an input/output pair, LiveCodeBench's kind) is refused by a benchmark without
+    ``matrix_test``: as Python it would be a dict literal that every candidate passes."""
+    from rerankeval.unittests.artifact import TestRow, stdio_test, write_tests
+
+    cfg, cands = _config(tmp_path, "stdio")
+    write_tests(cfg.tests, [TestRow("T/0", "io0", stdio_test("1\n", "2\n"), "stdio", "hand", 0)])
+    with pytest.raises(InputError, match="stdin/stdout case, which toy cannot run"):
+        run_rerank(cfg, HandBenchmark(), cands, executor=executor)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({**TestRow("T/0", "io0", "[1]", "stdio", "hand", 0).to_json()}) + "\n")
+    from rerankeval.pipeline import read_tests
+
+    with pytest.raises(InputError, match="a stdio test must be the JSON"):
+        read_tests(bad)

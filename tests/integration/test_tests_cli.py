@@ -91,3 +91,22 @@ def test_generate_with_hf_writes_generations_and_resumes(
     assert side[0]["prompt"].endswith("# check the correctness of has_close_elements\nassert ")
     again = _invoke(*args, "--resume", "--limit", "3")
     assert (again["problems"], again["skipped"]) == (1, 2)
+
+
+def test_generate_for_livecodebench_checks_its_options(tmp_path: Path) -> None:
+    import lcb_fixture
+
+    path, _ = lcb_fixture.write_fixture(tmp_path / "lcb.jsonl")
+    base = ["generate", "--generator", "smollm2", "--out", str(tmp_path / "t.jsonl")]
+    res = CliRunner().invoke(
+        tests_cmd.tests,
+        [*base, "--dataset", "livecodebench", "--dataset-path", str(path), "--style", "assert"],
+    )
+    assert res.exit_code != 0 and "methods of Solution. Use --style auto" in res.output
+    res = CliRunner().invoke(tests_cmd.tests, [*base, "--dataset", "humaneval", "--start-date", "2024-01-01"])
+    assert res.exit_code != 0 and "apply to --dataset livecodebench" in res.output
+    res = CliRunner().invoke(
+        tests_cmd.tests,
+        [*base, "--dataset", "livecodebench", "--dataset-path", str(path), "--task-id", "nope"],
+    )
+    assert res.exit_code != 0 and "unknown problem ids nope" in str(res.exception)

@@ -125,15 +125,48 @@ def parse_allocation(
     return parsed
 
 
+def _livecodebench(
+    cfg: Any,
+    samples: Path,
+    dataset_path: Path | None,
+    release: str,
+    start_date: str | None,
+    end_date: str | None,
+    parallel: int | None,
+    cache: bool,
+) -> tuple[list[Any], Any, tuple[str, ...]]:
+    """Candidates, the benchmark adapter and the sandbox preload of a LiveCodeBench run."""
+    from rerankeval_livecodebench import LiveCodeBenchBenchmark, load_dataset
+    from rerankeval_livecodebench.grader import PRELOAD
+    from rerankeval_livecodebench.samples import read_samples
+
+    ds = load_dataset(dataset_path, release=release, start_date=start_date, end_date=end_date)
+    return read_samples(samples, ds), LiveCodeBenchBenchmark(ds, parallel, cache), PRELOAD
+
+
 @click.command()
 @click.option(
-    "--dataset", type=click.Choice(["humaneval", "mbpp"]), required=True, help="HumanEval+ or MBPP+."
+    "--dataset",
+    type=click.Choice(["humaneval", "mbpp", "livecodebench"]),
+    required=True,
+    help="HumanEval+, MBPP+ or LiveCodeBench (code generation).",
 )
+@click.option(
+    "--release",
+    default="release_v6",
+    show_default=True,
+    help="LiveCodeBench: the hub dataset's release tag (when no --dataset-path is given).",
+)
+@click.option(
+    "--start-date", default=None, metavar="YYYY-MM-DD", help="LiveCodeBench: first contest day kept."
+)
+@click.option("--end-date", default=None, metavar="YYYY-MM-DD", help="LiveCodeBench: last contest day kept.")
 @click.option(
     "--samples",
     type=click.Path(path_type=Path, exists=True, dir_okay=False),
     required=True,
-    help="EvalPlus samples JSONL: task_id + solution|completion, N lines per task (index = order in task).",
+    help="Samples JSONL: task_id + solution|completion, N lines per task (index = order in task); for "
+    "LiveCodeBench also question_id + code, or LiveCodeBench's code_list rows.",
 )
 @click.option(
     "--tests",
@@ -262,6 +295,9 @@ def parse_allocation(
 @click.option("--markdown", is_flag=True, help="Print the summary as markdown.")
 def rerank(
     dataset: str,
+    release: str,
+    start_date: str | None,
+    end_date: str | None,
     samples: Path,
     tests_path: Path | None,
     rerankers: tuple[str, ...],
@@ -331,11 +367,21 @@ def rerank(
         difficulty=difficulty,
         probe=probe,
     )
-    ds = load_dataset(dataset, dataset_path)
-    rows = read_samples(samples, ds)
-    from rerankeval.core.types import Candidate
+    bench: Any
+    if dataset == "livecodebench":
+        if test_details:
+            raise click.UsageError("--test-details: LiveCodeBench's grader stops at the first failing test")
+        candidates, bench, preload = _livecodebench(
+            cfg, samples, dataset_path, release, start_date, end_date, parallel, not no_cache
+        )
+    else:
+        if start_date or end_date or release != "release_v6":
+            raise click.UsageError("--release, --start-date and --end-date apply to --dataset livecodebench")
+        ds = load_dataset(dataset, dataset_path)
+        from rerankeval.core.types import Candidate
 
-    candidates = [Candidate(s.task_id, s.index, s.solution) for s in rows]
+        candidates = [Candidate(s.task_id, s.index, s.solution) for s in read_samples(samples, ds)]
+        bench, preload = EvalPlusBenchmark(ds, parallel, not no_cache, None, test_details), PRELOAD
     if not candidates:
         raise InputError.at(samples, None, "no samples", "Pass a samples file with N lines per task")
     from rerankeval.sandbox import LocalExecutor
@@ -343,11 +389,12 @@ def rerank(
     # One pool of sandbox workers serves the ground truth and the pass matrix.
     with (
         logging_redirect_tqdm(loggers=[logging.getLogger("rerankeval")]),
-        LocalExecutor(parallel, preload=PRELOAD) as executor,
+        LocalExecutor(parallel, preload=preload) as executor,
     ):
+        bench.executor = executor
         result = run_rerank(
             cfg,
-            EvalPlusBenchmark(ds, parallel, not no_cache, executor, test_details),
+            bench,
             candidates,
             resume=resume,
             overwrite=overwrite,

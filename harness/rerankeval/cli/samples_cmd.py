@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -43,8 +44,14 @@ def import_(fmt: str, path: Path, prompts: Path | None, out: Path) -> None:
 
 @samples.command("generate")
 @click.option(
-    "--dataset", type=click.Choice(["humaneval", "mbpp"]), required=True, help="HumanEval+ or MBPP+."
+    "--dataset",
+    type=click.Choice(["humaneval", "mbpp", "livecodebench"]),
+    required=True,
+    help="HumanEval+, MBPP+ or LiveCodeBench (its own prompt and extraction).",
 )
+@click.option("--release", default="release_v6", show_default=True, help="LiveCodeBench: hub release tag.")
+@click.option("--start-date", default=None, metavar="YYYY-MM-DD", help="LiveCodeBench: first contest day.")
+@click.option("--end-date", default=None, metavar="YYYY-MM-DD", help="LiveCodeBench: last contest day.")
 @click.option(
     "--model",
     required=True,
@@ -89,6 +96,9 @@ def import_(fmt: str, path: Path, prompts: Path | None, out: Path) -> None:
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out.")
 def generate(
     dataset: str,
+    release: str,
+    start_date: str | None,
+    end_date: str | None,
     model: str,
     n: int,
     temperature: float,
@@ -105,8 +115,8 @@ def generate(
     """Sample N programs per problem from a policy model into an EvalPlus samples file.
 
     The prompt and the answer extraction are those of the lm-eval tasks (humaneval_plus_rm,
-    mbpp_plus_rm), so numbers from both paths are comparable. Finished problems are on disk as
-    they complete: after a stop, the same command with --resume continues where it stopped.
+    mbpp_plus_rm), so numbers from both paths are comparable; LiveCodeBench's are its own. Finished
+    problems are on disk as they complete: after a stop, the same command with --resume continues.
     """
     from tqdm import tqdm
 
@@ -114,8 +124,18 @@ def generate(
     from rerankeval_evalplus import load_dataset
     from rerankeval_evalplus.sampling import SamplingConfig, generate_samples
 
-    ds = load_dataset(dataset, dataset_path)
-    problems = list(ds.problems.values())[:limit]
+    fmt = None
+    problems: list[dict[str, Any]]
+    if dataset == "livecodebench":
+        from rerankeval_livecodebench import load_dataset as load_lcb
+        from rerankeval_livecodebench.prompts import problem_rows, sampling_format
+
+        lcb = load_lcb(dataset_path, release=release, start_date=start_date, end_date=end_date)
+        problems, fmt = problem_rows(lcb.problems.values())[:limit], sampling_format()
+    else:
+        if start_date or end_date or release != "release_v6":
+            raise click.UsageError("--release, --start-date and --end-date apply to --dataset livecodebench")
+        problems = list(load_dataset(dataset, dataset_path).problems.values())[:limit]
     gen = load_generator(model)
     config = SamplingConfig(
         n=n,
@@ -137,7 +157,15 @@ def generate(
 
     with bar:
         summary = generate_samples(
-            dataset, problems, gen, out, config, resume=resume, overwrite=overwrite, progress=progress
+            dataset,
+            problems,
+            gen,
+            out,
+            config,
+            resume=resume,
+            overwrite=overwrite,
+            progress=progress,
+            prompt_format=fmt,
         )
     rate = summary.completion_tokens / summary.seconds if summary.seconds else 0.0
     skipped = f", {summary.skipped} problems already done" if summary.skipped else ""

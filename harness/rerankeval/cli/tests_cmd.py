@@ -14,11 +14,38 @@ from rerankeval.core.types import Problem
 log = logging.getLogger(__name__)
 
 
-def _problems(
-    dataset: str, dataset_path: Path | None, limit: int | None, task_ids: tuple[str, ...]
+def _lcb_problems(
+    dataset_path: Path | None,
+    window: tuple[str, str | None, str | None],
+    limit: int | None,
+    task_ids: tuple[str, ...],
 ) -> list[Problem]:
-    """HumanEval+/MBPP+ problems as core Problems, in dataset order."""
+    """LiveCodeBench problems as core Problems (statement, starter code as the stub), in file order."""
     from rerankeval.errors import InputError
+    from rerankeval_livecodebench import load_dataset
+
+    ds = load_dataset(dataset_path, release=window[0], start_date=window[1], end_date=window[2])
+    items = [p.core() for p in ds.problems.values()]
+    if task_ids:
+        unknown = sorted(set(task_ids) - set(ds.problems))
+        if unknown:
+            raise InputError(f"unknown problem ids {', '.join(unknown)} in {ds.source}")
+        items = [p for p in items if p.problem_id in set(task_ids)]
+    return items[:limit] if limit is not None else items
+
+
+def _problems(
+    dataset: str,
+    dataset_path: Path | None,
+    limit: int | None,
+    task_ids: tuple[str, ...],
+    window: tuple[str, str | None, str | None] = ("release_v6", None, None),
+) -> list[Problem]:
+    """The benchmark's problems as core Problems, in dataset order."""
+    from rerankeval.errors import InputError
+
+    if dataset == "livecodebench":
+        return _lcb_problems(dataset_path, window, limit, task_ids)
     from rerankeval_evalplus import load_dataset
 
     ds = load_dataset(dataset, path=dataset_path)
@@ -45,8 +72,14 @@ def tests() -> None:
 
 @tests.command("generate")
 @click.option(
-    "--dataset", type=click.Choice(["humaneval", "mbpp"]), required=True, help="HumanEval+ or MBPP+."
+    "--dataset",
+    type=click.Choice(["humaneval", "mbpp", "livecodebench"]),
+    required=True,
+    help="HumanEval+, MBPP+ or LiveCodeBench.",
 )
+@click.option("--release", default="release_v6", show_default=True, help="LiveCodeBench: hub release tag.")
+@click.option("--start-date", default=None, metavar="YYYY-MM-DD", help="LiveCodeBench: first contest day.")
+@click.option("--end-date", default=None, metavar="YYYY-MM-DD", help="LiveCodeBench: last contest day.")
 @click.option(
     "--dataset-path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -64,10 +97,11 @@ def tests() -> None:
 )
 @click.option(
     "--style",
-    type=click.Choice(["unittest", "assert"]),
-    default="unittest",
-    show_default=True,
-    help="unittest: CodeRM-8B prompt, one TestCase class per test; assert: CodeT prompt.",
+    type=click.Choice(["unittest", "assert", "stdio", "auto"]),
+    default=None,
+    help="unittest: CodeRM-8B prompt, one TestCase class per test; assert: CodeT prompt; stdio: "
+    "input/output cases for programs that read stdin; auto: stdio for those, unittest for functions. "
+    "Default: unittest (auto for LiveCodeBench).",
 )
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first K problems.")
 @click.option("--task-id", "task_ids", multiple=True, help="Only these problems (repeatable).")
@@ -98,10 +132,13 @@ def tests() -> None:
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out.")
 def generate(
     dataset: str,
+    release: str,
+    start_date: str | None,
+    end_date: str | None,
     dataset_path: Path | None,
     spec: str,
     n: int,
-    style: str,
+    style: str | None,
     limit: int | None,
     task_ids: tuple[str, ...],
     temperature: float | None,
@@ -121,7 +158,18 @@ def generate(
     from rerankeval.generation import load_generator
     from rerankeval.unittests.generate import GenerationConfig, generate_tests, summary_dict
 
-    problems = _problems(dataset, dataset_path, limit, task_ids)
+    if dataset == "livecodebench":
+        style = style or "auto"
+        if style == "assert":
+            raise click.BadParameter(
+                "CodeT's assert prompt calls a top-level function; LiveCodeBench's functional problems are "
+                "methods of Solution. Use --style auto (or unittest/stdio)",
+                param_hint="--style",
+            )
+    elif start_date or end_date or release != "release_v6":
+        raise click.UsageError("--release, --start-date and --end-date apply to --dataset livecodebench")
+    style = style or "unittest"
+    problems = _problems(dataset, dataset_path, limit, task_ids, (release, start_date, end_date))
     generator = load_generator(spec)
     config = GenerationConfig(
         style=style,  # type: ignore[arg-type]

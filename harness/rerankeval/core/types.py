@@ -30,12 +30,16 @@ class Problem:
         prompt: What the policy model sees (for HumanEval: the function signature and docstring).
         entry_point: Name of the function under test ("" when not a function, e.g. SWE-bench).
         reference: A reference solution when the benchmark has one (canonical solution), else "".
+        stub: The code interface to show a test writer when the prompt is a statement, not code
+            (LiveCodeBench's starter code, e.g. ``class Solution:`` with the method's signature);
+            "" when the prompt itself holds the signature (HumanEval) or there is none.
     """
 
     problem_id: str
     prompt: str
     entry_point: str = ""
     reference: str = ""
+    stub: str = ""
 
 
 @dataclass(frozen=True, slots=True)

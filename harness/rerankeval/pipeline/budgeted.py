@@ -27,7 +27,7 @@ from rerankeval.core.rerank import PassMatrix, Reranker, RerankItem
 from rerankeval.core.types import Candidate, content_hash
 from rerankeval.errors import InputError
 from rerankeval.pipeline.config import RerankConfig
-from rerankeval.pipeline.inputs import Benchmark, TestCase
+from rerankeval.pipeline.inputs import Benchmark, TestCase, matrix_reference
 from rerankeval.pipeline.outputs import write_tests
 from rerankeval.runs import JsonlAppender
 from rerankeval.sandbox.executor import Executor, executor_or_local
@@ -188,7 +188,7 @@ def budgeted_matrices(
         difficulty = load_probe(cfg.difficulty, cfg.probe) if cfg.probe else load_difficulty(cfg.difficulty)
     options = _options(cfg, bench, groups, rerankers)
     cols = {p: list(tests.get(p, ())) for p in groups}
-    refs = {p: str(bench.problems[p].reference) for p in groups if bench.problems[p].reference}
+    refs = {p: r for p in groups if (r := matrix_reference(bench, p)) is not None}
     from tqdm.auto import tqdm
 
     with ExitStack() as stack:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -97,6 +97,9 @@ class Benchmark(Protocol):
             or None; it measures the generated tests' accuracy).
         views: view key -> display name, the primary view first, e.g. ``{"plus": "HumanEval+",
             "base": "HumanEval (base tests)"}``; :meth:`judge` returns a verdict for each.
+
+    Optional: ``groups(problem_id) -> {name: value}`` (see :func:`problem_groups`), for pass@1 per
+    difficulty or per date window.
     """
 
     @property
@@ -124,6 +127,57 @@ class Benchmark(Protocol):
         ...
 
 
+def matrix_view(
+    bench: Benchmark,
+    groups: Mapping[str, tuple[Candidate, ...]],
+    tests: Mapping[str, Sequence[TestCase]],
+) -> tuple[dict[str, tuple[Candidate, ...]], dict[str, list[TestCase]]]:
+    """The programs and tests the pass matrix runs, through the adapter's optional hooks.
+
+    ``matrix_program(problem_id, code) -> str`` prepares a candidate as the benchmark runs it (e.g.
+    LiveCodeBench's imports and stdin wrapper); ``matrix_test(problem_id, test) -> str`` turns a
+    test (a :class:`TestCase`) into runnable source. Without them, both run as written.
+
+    Raises:
+        InputError: A ``stdio`` test (an input/output pair) for a benchmark that cannot run one.
+    """
+    program = getattr(bench, "matrix_program", None)
+    to_source = getattr(bench, "matrix_test", None)
+    out_groups = {
+        pid: tuple(replace(c, code=program(pid, c.code)) for c in cs) if callable(program) else cs
+        for pid, cs in groups.items()
+    }
+    out_tests: dict[str, list[TestCase]] = {}
+    for pid, ts in tests.items():
+        if callable(to_source):
+            out_tests[pid] = [replace(t, source=to_source(pid, t)) for t in ts]
+            continue
+        stdio = next((t for t in ts if t.style == "stdio"), None)
+        if stdio is not None:
+            raise InputError(
+                f"test {stdio.test_id} of {pid} is a stdin/stdout case, which {bench.name} cannot run. "
+                "Use tests written as asserts or unittest classes for this benchmark"
+            )
+        out_tests[pid] = list(ts)
+    return out_groups, out_tests
+
+
+def matrix_reference(bench: Benchmark, problem_id: str) -> str | None:
+    """The problem's canonical solution as the pass matrix runs it (None when it has none)."""
+    ref = bench.problems[problem_id].reference
+    program = getattr(bench, "matrix_program", None)
+    if not ref:
+        return None
+    return str(program(problem_id, ref)) if callable(program) else ref
+
+
+def problem_groups(bench: Benchmark, problem_id: str) -> Mapping[str, str]:
+    """The adapter's optional ``groups(problem_id)``: e.g. ``{"difficulty": "easy", "month":
+    "2024-06"}``; metrics are then also reported per value of each. ``{}`` when it has none."""
+    groups = getattr(bench, "groups", None)
+    return dict(groups(problem_id)) if callable(groups) else {}
+
+
 @dataclass(frozen=True, slots=True)
 class TestCase:
     """One generated test: a column of the pass matrix."""
@@ -133,6 +187,7 @@ class TestCase:
     problem_id: str
     test_id: str
     source: str
+    style: str = "assert"
 
 
 def file_sha256(path: Path) -> str:
@@ -181,7 +236,7 @@ def read_tests(
         cols = out.setdefault(row.task_id, [])
         n = 1 if dedupe else row.count
         cols.extend(
-            TestCase(row.task_id, row.test_id if k == 0 else f"{row.test_id}/{k + 1}", row.test)
+            TestCase(row.task_id, row.test_id if k == 0 else f"{row.test_id}/{k + 1}", row.test, row.style)
             for k in range(n)
         )
     if not out:

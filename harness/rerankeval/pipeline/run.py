@@ -22,7 +22,7 @@ from typing import Any
 
 from rerankeval import __version__
 from rerankeval.cache import ResultCache
-from rerankeval.core.metrics import unit_test_quality
+from rerankeval.core.metrics import oracle_pass_at_n, plain_pass_at_1, unit_test_quality
 from rerankeval.core.rerank import PassMatrix, Reranker, RerankItem
 from rerankeval.core.types import Candidate, content_hash
 from rerankeval.errors import HarnessFaultError, InputError
@@ -34,6 +34,9 @@ from rerankeval.pipeline.inputs import (
     Verdict,
     file_sha256,
     gold_row,
+    matrix_reference,
+    matrix_view,
+    problem_groups,
     read_tests,
     verdict_of_row,
 )
@@ -198,7 +201,7 @@ def _matrices(
     tasks = []
     for pid, cands in groups.items():
         ts = tests.get(pid, [])
-        ref = bench.problems[pid].reference or None
+        ref = matrix_reference(bench, pid)
         tasks.append(
             MatrixTask(pid, cands, tuple(t.test_id for t in ts), tuple(t.source for t in ts), reference=ref)
         )
@@ -396,11 +399,13 @@ def _run(
     matrices: dict[str, PassMatrix] = {}
     spent = None
     if cfg.tests is not None and cfg.budget is None:
-        matrices = _matrices(cfg, bench, groups, tests, resume, executor)
+        matrices = _matrices(cfg, bench, *matrix_view(bench, groups, tests), resume, executor)
     elif cfg.tests is not None:  # only the columns a budget allocation pays for are executed
         from rerankeval.pipeline.budgeted import budgeted_matrices
 
-        matrices, spent = budgeted_matrices(cfg, bench, groups, tests, executor, rerankers)
+        matrices, spent = budgeted_matrices(
+            cfg, bench, *matrix_view(bench, groups, tests), executor, rerankers
+        )
     scoring = scoring_rerankers(cfg.rerankers, rerankers)
     scores = score_run(cfg.out, _items(bench, groups, {}), scoring, resume=resume) if scoring else {}
     metrics = _evaluate(cfg, bench, groups, matrices, gold, rerankers, scores)
@@ -409,6 +414,33 @@ def _run(
     write_json_atomic(cfg.out / "metrics.json", metrics)
     run.finish(meta)
     return RunResult(cfg.out, metrics)
+
+
+def _by_group(
+    bench: Benchmark,
+    pids: Sequence[str],
+    golds: Mapping[str, Sequence[Sequence[bool]]],
+    per_problem: Mapping[str, Sequence[float]],
+) -> dict[str, Any]:
+    """Plain, oracle and each reranker's pass@1 per value of each of the adapter's problem groups,
+    on the primary view (rerankers: their draw-averaged per-problem accuracies; plain and oracle:
+    over all candidates)."""
+    tags = [problem_groups(bench, p) for p in pids]
+    names = sorted({k for t in tags for k in t})
+    view = next(iter(golds))
+    res: dict[str, Any] = {}
+    for name in names:
+        res[name] = {}
+        for value in sorted({t[name] for t in tags if name in t}):
+            idx = [i for i, t in enumerate(tags) if t.get(name) == value]
+            g = [golds[view][i] for i in idx]
+            res[name][value] = {
+                "n_problems": len(idx),
+                "plain_pass@1": plain_pass_at_1(g),
+                "oracle_pass@n": oracle_pass_at_n(g),
+                "rerankers": {label: sum(pp[i] for i in idx) / len(idx) for label, pp in per_problem.items()},
+            }
+    return res
 
 
 def _evaluate(
@@ -450,6 +482,7 @@ def _evaluate(
     }
     sel_path = cfg.out / "selections.jsonl"
     sel_path.unlink(missing_ok=True)
+    per_problem: dict[str, list[float]] = {}
     for choice, reranker in zip(cfg.rerankers, rerankers, strict=True):
         t0 = time.monotonic()
         mine = draws
@@ -461,6 +494,7 @@ def _evaluate(
         rankings = [rank_draw(reranker, d) for d in mine]
         res = reranker_metrics(reranker, mine, rankings, base, bootstrap=cfg.bootstrap, seed=cfg.seed)
         out["rerankers"][choice.label] = {v: r.as_dict() for v, r in res.items()}
+        per_problem[choice.label] = res[views[0]].per_problem
         write_selections(cfg.out, choice, mine, rankings, groups)
         log.info("%s: ranked and bootstrapped in %.1fs", choice.label, time.monotonic() - t0)
     if matrices:
@@ -470,6 +504,9 @@ def _evaluate(
             ).as_dict()
             for v in views
         }
+    by_group = _by_group(bench, pids, golds, per_problem)
+    if by_group:
+        out["by_group"] = by_group
     fractions = {
         v: [[gold[(pid, c.index)].fractions.get(v) for c in groups[pid]] for pid in pids] for v in views
     }

@@ -110,6 +110,20 @@ def quality_lines(metrics: Mapping[str, Any], view: str | None = None) -> list[s
     return out
 
 
+def group_lines(metrics: Mapping[str, Any]) -> list[str]:
+    """pass@1 per value of each problem group the benchmark names (e.g. LiveCodeBench's difficulty)."""
+    out = []
+    for name, values in metrics.get("by_group", {}).items():
+        out.append(f"pass@1 by {name} ({_title(metrics, views_of(metrics)[0])}):")
+        for value, b in values.items():
+            ranked = "".join(f", {label} {_pct(x)}%" for label, x in b["rerankers"].items())
+            out.append(
+                f"  {value} ({b['n_problems']} problems): plain {_pct(b['plain_pass@1'])}%{ranked}, "
+                f"oracle {_pct(b['oracle_pass@n'])}%"
+            )
+    return out
+
+
 def budget_line(metrics: Mapping[str, Any]) -> str | None:
     """One line on what a budgeted run spent (None for a run that executed every test).
 
@@ -152,9 +166,9 @@ def format_text(metrics: Mapping[str, Any]) -> str:
             f"problems), FAR {_pct(q['FAR'])}%, FRR {_pct(q['FRR'])}% "
             f"(CodeRM App. D, vs {_title(metrics, primary)})"
         )
-    lines = quality_lines(metrics)
-    if lines:
-        out += ["", *lines]
+    for lines in (group_lines(metrics), quality_lines(metrics)):
+        if lines:
+            out += ["", *lines]
     return "\n".join(out)
 
 
@@ -172,7 +186,7 @@ def format_markdown(metrics: Mapping[str, Any]) -> str:
             "|" + "|".join(["---"] + ["---:"] * (len(HEADER) - 1)) + "|",
         ]
         out += ["| " + " | ".join(r) + " |" for r in summary_rows(metrics, view)]
-    lines = quality_lines(metrics)
-    if lines:
-        out += ["", lines[0], "", *(f"- {line}" for line in lines[1:])]
+    for lines in (group_lines(metrics), quality_lines(metrics)):
+        if lines:
+            out += ["", lines[0], "", *(f"- {line.strip()}" for line in lines[1:])]
     return "\n".join(out) + "\n"

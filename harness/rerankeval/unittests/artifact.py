@@ -19,6 +19,7 @@ tests can be re-derived from it without calling the model again.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from typing import Any, get_args
 
 from rerankeval.errors import InputError
 from rerankeval.runs import JsonlAppender, read_jsonl
-from rerankeval.unittests.parse import ParsedTest, TestStyle
+from rerankeval.unittests.parse import ParsedTest, TestStyle, stdio_test  # noqa: F401 - re-exported
 
 _FIELDS: dict[str, type | tuple[type, ...]] = {
     "task_id": str,
@@ -37,6 +38,9 @@ _FIELDS: dict[str, type | tuple[type, ...]] = {
     "sample_index": int,
     "count": int,
 }
+#: Row styles. ``stdio`` is a stdin/stdout case (``test`` is the JSON ``{"input": ..., "output": ...}``)
+#: for benchmarks whose programs read stdin (LiveCodeBench); only an adapter that turns it into a
+#: test (``matrix_test``) can run it.
 _STYLES = get_args(TestStyle)
 
 
@@ -48,7 +52,8 @@ class TestRow:
         task_id: The benchmark problem, e.g. ``HumanEval/0``.
         test_id: Short content hash of the normalized test source (unique per task and generator).
         test: Stand-alone test source, runnable by the sandbox's TestsJob.
-        style: ``unittest`` (one TestCase class plus its runner) or ``assert``.
+        style: ``unittest`` (one TestCase class plus its runner), ``assert``, or ``stdio`` (see
+            :data:`ArtifactStyle`).
         generator: The backend spec (or import source) that wrote it.
         sample_index: The first generation (0-based) it came from.
         count: How many generations produced it.
@@ -103,6 +108,12 @@ def _row(path: Path, line: int, raw: dict[str, Any]) -> TestRow:
         raise InputError.at(path, line, "the test source is empty", "Drop that row")
     if raw["sample_index"] < 0 or raw.get("count", 1) < 1:
         raise InputError.at(path, line, "sample_index must be >= 0 and count >= 1", "Fix that row")
+    if raw["style"] == "stdio":
+        _check_stdio(path, line, raw)
+        return TestRow(
+            raw["task_id"], raw["test_id"], raw["test"], "stdio", raw["generator"], raw["sample_index"],
+            raw.get("count", 1),
+        )  # fmt: skip
     try:
         compile(raw["test"], f"<test {raw['test_id']}>", "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as e:
@@ -123,6 +134,19 @@ def _row(path: Path, line: int, raw: dict[str, Any]) -> TestRow:
         raw["sample_index"],
         raw.get("count", 1),
     )
+
+
+def _check_stdio(path: Path, line: int, raw: dict[str, Any]) -> None:
+    try:
+        case = json.loads(raw["test"])
+    except json.JSONDecodeError:
+        case = None
+    if not (
+        isinstance(case, dict) and isinstance(case.get("input"), str) and isinstance(case.get("output"), str)
+    ):
+        raise InputError.at(
+            path, line, 'a stdio test must be the JSON {"input": str, "output": str}', "Fix that row"
+        )
 
 
 def iter_tests(path: Path) -> Iterator[tuple[int, TestRow]]:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from rerankeval.core.types import Problem
 from rerankeval.errors import InputError, RunExistsError
@@ -37,7 +37,10 @@ class GenerationConfig:
     """How tests are generated; unset sampling fields take the style's published defaults.
 
     Attributes:
-        style: ``unittest`` (CodeRM prompt, one TestCase class per test) or ``assert`` (CodeT prompt).
+        style: ``unittest`` (CodeRM prompt, one TestCase class per test), ``assert`` (CodeT
+            prompt), ``stdio`` (input/output cases of a program that reads stdin), or ``auto``:
+            ``stdio`` for a problem without an entry point (a stdin program, e.g. LiveCodeBench's
+            AtCoder problems), ``unittest`` otherwise.
         n: Generations per problem.
         temperature: Sampling temperature (default 0.8 for both styles).
         top_p: Nucleus sampling (default 0.95).
@@ -49,7 +52,7 @@ class GenerationConfig:
         batch_problems: Problems per generator call.
     """
 
-    style: TestStyle = "unittest"
+    style: TestStyle | Literal["auto"] = "unittest"
     n: int = 100
     temperature: float | None = None
     top_p: float | None = None
@@ -62,7 +65,7 @@ class GenerationConfig:
 
     def sampling(self) -> dict[str, Any]:
         """The resolved sampling settings (recorded with every generation)."""
-        d = DEFAULTS[self.style]
+        d = DEFAULTS["unittest" if self.style == "auto" else self.style]
         return {
             "n": self.n,
             "temperature": d.temperature if self.temperature is None else self.temperature,
@@ -71,6 +74,12 @@ class GenerationConfig:
             "stop": list(d.stop) or None,
             "seed": self.seed,
         }
+
+    def style_of(self, problem: Problem) -> TestStyle:
+        """The style a problem's tests are written in."""
+        if self.style == "auto":
+            return "unittest" if problem.entry_point else "stdio"
+        return self.style
 
     def record(self) -> dict[str, Any]:
         """The settings a resumed run must share with the run it continues."""
@@ -92,7 +101,7 @@ class GenerationSummary:
 
 def _parse(samples: Sequence[str], problem: Problem, config: GenerationConfig) -> list[Any]:
     return parse_generations(
-        samples, problem.entry_point, config.style, config.limit_per_sample, config.dedupe
+        samples, problem.entry_point, config.style_of(problem), config.limit_per_sample, config.dedupe
     )
 
 
@@ -195,7 +204,7 @@ def _run_batch(
     summary: GenerationSummary,
     done_before: int,
 ) -> None:
-    prompts = [build_prompt(p, config.style, config.code_in_prompt) for _, p in batch]
+    prompts = [build_prompt(p, config.style_of(p), config.code_in_prompt) for _, p in batch]
     seeds = None if config.seed is None else [config.seed + g * config.n for g, _ in batch]
     t0 = time.perf_counter()
     results = checked_generate(

@@ -20,6 +20,7 @@ how many generations produced each one.
 from __future__ import annotations
 
 import ast
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from typing import Literal
 from rerankeval.core.types import content_hash
 from rerankeval.unittests.runner import wrap_unittest
 
-TestStyle = Literal["unittest", "assert"]
+TestStyle = Literal["unittest", "assert", "stdio"]
 Dedupe = Literal["text", "ast"]
 
 #: CodeT's stop words for generated asserts (and for generated solutions).
@@ -238,6 +239,34 @@ def _segment(code: str, node: ast.stmt) -> str:
 # ----------------------------------------------------------------------------- per problem
 
 
+_IO_CASE = re.compile(
+    r"^#+\s*Input\s*:?\s*\n(?P<input>.*?)^#+\s*(?:Expected\s+)?Output\s*:?\s*\n(?P<output>.*?)(?=^#+\s*Input\b|\Z)",
+    re.MULTILINE | re.DOTALL | re.IGNORECASE,
+)
+_IO_FENCE = re.compile(r"^\s*```[\w-]*\s*\n(.*?)\n?\s*```\s*$", re.DOTALL)
+
+
+def stdio_test(input_text: str, output_text: str) -> str:
+    """The source of a ``stdio`` test: the JSON ``{"input": ..., "output": ...}``."""
+    return json.dumps({"input": input_text, "output": output_text})
+
+
+def _unfence(block: str) -> str:
+    m = _IO_FENCE.match(block.strip("\n"))
+    return m.group(1) if m else block.strip("\n")
+
+
+def split_io_cases(text: str) -> list[str]:
+    """``stdio`` tests from a generation that lists cases as ``### Input`` / ``### Output`` blocks
+    (code fences around a block are removed; the input keeps a final newline, as stdin has)."""
+    out = []
+    for m in _IO_CASE.finditer(text.replace("\r\n", "\n")):
+        inp, exp = _unfence(m.group("input")), _unfence(m.group("output"))
+        if inp.strip() and exp.strip():
+            out.append(stdio_test(inp.rstrip("\n") + "\n", exp.strip("\n") + "\n"))
+    return out
+
+
 def parse_generation(
     text: str, entry_point: str, style: TestStyle, limit: int | None = CODET_LIMIT
 ) -> list[str]:
@@ -246,11 +275,13 @@ def parse_generation(
     Args:
         text: The generated text (for ``assert``: the continuation of a prompt ending in ``assert ``).
         entry_point: Name of the function under test.
-        style: ``unittest`` or ``assert``.
+        style: ``unittest``, ``assert`` or ``stdio`` (input/output cases of a stdin program).
         limit: For ``assert``: first asserts kept per generation (CodeT: 5).
     """
     if style == "assert":
         return split_asserts(text, entry_point, limit)
+    if style == "stdio":
+        return split_io_cases(text)
     if style == "unittest":
         return split_unittest_classes(extract_code(text), entry_point)
     raise ValueError(f"unknown test style {style!r}")

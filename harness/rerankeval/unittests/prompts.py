@@ -50,7 +50,19 @@ class SamplingDefaults:
 DEFAULTS: dict[TestStyle, SamplingDefaults] = {
     "unittest": SamplingDefaults(temperature=0.8, top_p=0.95, max_tokens=2048),
     "assert": SamplingDefaults(temperature=0.8, top_p=0.95, max_tokens=300),
+    "stdio": SamplingDefaults(temperature=0.8, top_p=0.95, max_tokens=2048),
 }
+
+#: The ``stdio`` prompt, for problems whose programs read standard input (LiveCodeBench's AtCoder and
+#: Codeforces problems): CodeRM's wording, asking for input/output cases in a form that parses
+#: without running anything (:func:`rerankeval.unittests.parse.split_io_cases`).
+STDIO_TEMPLATE = (
+    "Below is a question. Its answer is a program that reads standard input and writes standard "
+    "output. Please write test cases to check the correctness of such a program. Write each test "
+    "case as the complete standard input and the exact expected standard output, in this format:"
+    "\n\n### Input\n<the standard input>\n### Output\n<the expected standard output>\n\n"
+    "### question\n{question}\n"
+)
 
 _EXAMPLE_LINE = re.compile(r"^\s*(>>>|examples?\b|for example\b)", re.IGNORECASE)
 
@@ -128,12 +140,22 @@ def _defines_entry_point(problem: Problem) -> bool:
     return _def_line(problem.prompt, problem.entry_point) is not None
 
 
+def _stub_with_pass(stub: str) -> str:
+    """A starter code (``class Solution:`` / ``def f(...):`` ending in an open body) with ``pass``."""
+    lines = stub.rstrip().split("\n")
+    indent = len(lines[-1]) - len(lines[-1].lstrip())
+    return "\n".join(lines) + "\n" + " " * (indent + 4) + "pass\n"
+
+
 def function_stub(problem: Problem, strip_examples: bool = False) -> str:
     """The function under test with its docstring and a ``pass`` body.
 
     HumanEval-style prompts (which define the function) keep their text; MBPP-style prompts
-    (a docstring only) get the reference's imports and ``def`` line, the description as docstring.
+    (a docstring only) get the reference's imports and ``def`` line, the description as docstring;
+    a problem with a ``stub`` (LiveCodeBench's starter code) gets it with a ``pass`` body.
     """
+    if problem.stub:
+        return _stub_with_pass(problem.stub)
     if _defines_entry_point(problem):
         text = problem.prompt
         if strip_examples:
@@ -146,8 +168,11 @@ def question_text(problem: Problem) -> str:
     """CodeRM's "### question" text.
 
     HumanEval-style: ``Write a function named `f`.`` then the description on one line and the
-    docstring examples. MBPP-style: the docstring as it is (description and example assert).
+    docstring examples. MBPP-style: the docstring as it is (description and example assert). A
+    problem stated in prose with a separate stub (LiveCodeBench): the statement as it is.
     """
+    if problem.stub:
+        return problem.prompt.strip()
     if not _defines_entry_point(problem):
         return _docstring_text(problem.prompt)
     start = _def_line(problem.prompt, problem.entry_point) or 0
@@ -190,9 +215,11 @@ def codet_prompt(problem: Problem) -> str:
 
 
 def build_prompt(problem: Problem, style: TestStyle, code: CodeInPrompt | str = "stub") -> Prompt:
-    """The prompt for ``style``: chat messages for ``unittest``, plain text for ``assert``."""
+    """The prompt for ``style``: chat messages for ``unittest`` and ``stdio``, plain text for ``assert``."""
     if style == "unittest":
         return coderm_messages(problem, code)
     if style == "assert":
         return codet_prompt(problem)
+    if style == "stdio":
+        return [{"role": "user", "content": STDIO_TEMPLATE.format(question=problem.prompt.strip())}]
     raise ValueError(f"unknown test style {style!r}")

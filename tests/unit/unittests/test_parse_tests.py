@@ -145,3 +145,21 @@ def test_test_id_is_stable_and_ignores_trailing_whitespace() -> None:
     assert make_test_id("assert f(1) == 2") != make_test_id("assert f(1) == 3")
     assert len(make_test_id("x")) == 12
     assert normalize_source("a  \r\nb\n\n") == "a\nb"
+
+
+def test_stdio_cases_are_read_from_input_output_blocks() -> None:
+    import json
+
+    from rerankeval.unittests.parse import parse_generations, split_io_cases
+
+    text = (
+        "Some tests:\n\n### Input\n```\n3\n1 2 3\n```\n### Output\n```\n6\n```\n"
+        "### Input:\n2\n5 5\n### Expected Output:\n10\n\n"
+        "### Input\n\n### Output\n7\n"  # an empty input is no test
+        "### Input\n1\n"  # no output: cut by max_tokens
+    )
+    cases = [json.loads(t) for t in split_io_cases(text)]
+    assert cases == [{"input": "3\n1 2 3\n", "output": "6\n"}, {"input": "2\n5 5\n", "output": "10\n"}]
+    parsed = parse_generations([text, text], "", "stdio")
+    assert [p.count for p in parsed] == [2, 2] and {p.style for p in parsed} == {"stdio"}
+    assert split_io_cases("no cases here") == []

@@ -106,3 +106,23 @@ def test_codet_prompts_reproduce_most_of_codets_released_prompts(shared_data: Pa
             mine = codet_prompt(Problem(t["task_id"], t["prompt"], t["entry_point"]))
             same += mine == released[t["task_id"]]
     assert same == 138  # the other 26 were edited by hand in CodeT's release
+
+
+def test_a_stated_problem_with_a_stub_gets_its_statement_and_starter_code() -> None:
+    from rerankeval.core.types import Problem
+    from rerankeval.unittests.prompts import build_prompt, function_stub, question_text
+
+    p = Problem(
+        "lc1",
+        "Given nums, return their sum.",
+        "total",
+        "",
+        "class Solution:\n    def total(self, nums):\n        ",
+    )
+    assert function_stub(p) == "class Solution:\n    def total(self, nums):\n        pass\n"
+    assert question_text(p) == "Given nums, return their sum."
+    msg = build_prompt(p, "unittest")[0]["content"]  # type: ignore[index]
+    assert "### question\nGiven nums, return their sum.\n\n### code solution\nclass Solution:" in msg
+    stdin = Problem("abc1", "Read N and print N+1.")
+    content = build_prompt(stdin, "stdio")[0]["content"]  # type: ignore[index]
+    assert content.endswith("### question\nRead N and print N+1.\n") and "### Input\n" in content
