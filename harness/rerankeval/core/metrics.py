@@ -9,7 +9,7 @@ Every mean is over problems (each problem weighs the same), as EvalPlus and Code
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from rerankeval.core.rerank import PassMatrix, Ranking, RerankItem
@@ -85,6 +85,18 @@ def interval(replicates: Sequence[float], level: float = 0.95) -> Interval:
     return Interval(_percentile(xs, a), _percentile(xs, 1.0 - a), std, len(xs), level)
 
 
+def problem_resamples(n: int, b: int, seed: int) -> Iterator[list[int]]:
+    """The problem indices of ``b`` seeded resamples of ``n`` problems with replacement.
+
+    The one source of every bootstrap over problems (pass@1 here, the reward-model metrics in
+    :mod:`rerankeval.core.rm_metrics` and :mod:`rerankeval.core.rm_quality`): the same seed draws
+    the same resamples everywhere. Nothing is drawn for ``n == 0``.
+    """
+    rng = random.Random(seed)
+    for _ in range(b if n else 0):
+        yield [rng.randrange(n) for _ in range(n)]
+
+
 def bootstrap_problems(
     per_problem: Sequence[float], b: int = 1000, seed: int = 0, level: float = 0.95
 ) -> Interval:
@@ -96,9 +108,8 @@ def bootstrap_problems(
         seed: Seed of the resampling.
         level: Confidence level.
     """
-    rng = random.Random(seed)
     n = len(per_problem)
-    reps = [sum(per_problem[rng.randrange(n)] for _ in range(n)) / n for _ in range(b)] if n else []
+    reps = [sum(per_problem[i] for i in idx) / n for idx in problem_resamples(n, b, seed)]
     return interval(reps, level)
 
 

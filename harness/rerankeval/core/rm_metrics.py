@@ -28,13 +28,12 @@ asked for k samples and received fewer would.
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal, TypeVar
 
-from rerankeval.core.metrics import Interval, interval
+from rerankeval.core.metrics import Interval, interval, problem_resamples
 from rerankeval.core.rerank import PassMatrix
 
 BinStrategy = Literal["uniform", "quantile"]
@@ -331,12 +330,9 @@ def bootstrap(
     Replicates where the statistic is undefined (NaN, e.g. an AUC drawn with one class only)
     are dropped; ``Interval.replicates`` counts the ones kept.
     """
-    rng = random.Random(seed)
-    n = len(problems)
     reps: list[float] = []
-    if n:
-        for _ in range(n_boot):
-            v = statistic([problems[rng.randrange(n)] for _ in range(n)])
-            if not math.isnan(v):
-                reps.append(v)
+    for idx in problem_resamples(len(problems), n_boot, seed):
+        v = statistic([problems[i] for i in idx])
+        if not math.isnan(v):
+            reps.append(v)
     return interval(reps, level)

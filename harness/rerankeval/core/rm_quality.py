@@ -10,12 +10,11 @@ comes from the same resamples, the same draws as :func:`rerankeval.core.rm_metri
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from rerankeval.core.metrics import interval
+from rerankeval.core.metrics import interval, problem_resamples
 from rerankeval.core.rm_metrics import (
     BinStrategy,
     ScoredProblem,
@@ -117,13 +116,12 @@ Weights = Sequence[int]
 
 
 def _replicates(n: int, n_boot: int, seed: int) -> list[list[int]]:
-    """Draw counts per problem of ``n_boot`` resamples (same draws as :func:`bootstrap`)."""
-    rng = random.Random(seed)
+    """Draw counts per problem of ``n_boot`` resamples (the draws of every problem bootstrap)."""
     out = []
-    for _ in range(n_boot if n else 0):
+    for idx in problem_resamples(n, n_boot, seed):
         w = [0] * n
-        for _ in range(n):
-            w[rng.randrange(n)] += 1
+        for i in idx:
+            w[i] += 1
         out.append(w)
     return out
 
