@@ -1,4 +1,5 @@
-"""Number options that are checked: finite and in range, with a message naming the option.
+"""Shared options: numbers that are checked (finite and in range, with a message naming the
+option), and the benchmark options every command that reads a benchmark takes.
 
 click's ``FloatRange`` lets ``nan`` through (every comparison with NaN is false) and ``inf``
 through any open upper end, so ``--time-limit nan`` used to reach the sandbox and turn every cell
@@ -34,3 +35,49 @@ def finite(value: Any, name: str) -> float:
     if isinstance(value, float) and not math.isfinite(value):
         raise click.BadParameter(f"{value!r} is not a finite number", param_hint=name)
     return value
+
+
+#: LiveCodeBench's default release (what ``--release`` gives when not set).
+DEFAULT_RELEASE = "release_v6"
+
+
+def dataset_options(help_text: str) -> Any:
+    """``--dataset`` (HumanEval+, MBPP+, LiveCodeBench) and LiveCodeBench's ``--release``,
+    ``--start-date`` and ``--end-date``: one decorator for every command that reads a benchmark."""
+
+    def decorate(fn: Any) -> Any:
+        for option in reversed(
+            (
+                click.option(
+                    "--dataset",
+                    type=click.Choice(["humaneval", "mbpp", "livecodebench"]),
+                    required=True,
+                    help=help_text,
+                ),
+                click.option(
+                    "--release",
+                    default=DEFAULT_RELEASE,
+                    show_default=True,
+                    help="LiveCodeBench: the hub dataset's release tag (when no --dataset-path is given).",
+                ),
+                click.option(
+                    "--start-date",
+                    default=None,
+                    metavar="YYYY-MM-DD",
+                    help="LiveCodeBench: first contest day.",
+                ),
+                click.option(
+                    "--end-date", default=None, metavar="YYYY-MM-DD", help="LiveCodeBench: last contest day."
+                ),
+            )
+        ):
+            fn = option(fn)
+        return fn
+
+    return decorate
+
+
+def check_window(dataset: str, release: str, start_date: str | None, end_date: str | None) -> None:
+    """Refuses LiveCodeBench's options with another dataset (they would be silently ignored)."""
+    if dataset != "livecodebench" and (start_date or end_date or release != DEFAULT_RELEASE):
+        raise click.UsageError("--release, --start-date and --end-date apply to --dataset livecodebench")

@@ -1,4 +1,4 @@
-"""``rerankeval rerank``: score EvalPlus samples with and without unit-test reranking."""
+"""``rerankeval rerank``: score samples (HumanEval+, MBPP+, LiveCodeBench) with and without reranking."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from rerankeval.cli._params import Finite
+from rerankeval.cli._params import Finite, check_window, dataset_options
 from rerankeval.errors import InputError
 
 
@@ -145,22 +145,7 @@ def _livecodebench(
 
 
 @click.command()
-@click.option(
-    "--dataset",
-    type=click.Choice(["humaneval", "mbpp", "livecodebench"]),
-    required=True,
-    help="HumanEval+, MBPP+ or LiveCodeBench (code generation).",
-)
-@click.option(
-    "--release",
-    default="release_v6",
-    show_default=True,
-    help="LiveCodeBench: the hub dataset's release tag (when no --dataset-path is given).",
-)
-@click.option(
-    "--start-date", default=None, metavar="YYYY-MM-DD", help="LiveCodeBench: first contest day kept."
-)
-@click.option("--end-date", default=None, metavar="YYYY-MM-DD", help="LiveCodeBench: last contest day kept.")
+@dataset_options("HumanEval+, MBPP+ or LiveCodeBench (code generation).")
 @click.option(
     "--samples",
     type=click.Path(path_type=Path, exists=True, dir_okay=False),
@@ -325,7 +310,8 @@ def rerank(
     overwrite: bool,
     markdown: bool,
 ) -> None:
-    """Rerank EvalPlus samples (generated unit tests, a reward model) and report pass@1 with and without.
+    """Rerank samples of HumanEval+, MBPP+ or LiveCodeBench (generated unit tests, a reward model) and
+    report pass@1 with and without.
 
     Writes the run directory (run.json, candidates, gold, matrix, rm_scores, selections, metrics
     and selected/<reranker>.jsonl EvalPlus samples files) and prints a summary table on stdout.
@@ -375,8 +361,7 @@ def rerank(
             cfg, samples, dataset_path, release, start_date, end_date, parallel, not no_cache
         )
     else:
-        if start_date or end_date or release != "release_v6":
-            raise click.UsageError("--release, --start-date and --end-date apply to --dataset livecodebench")
+        check_window(dataset, release, start_date, end_date)
         ds = load_dataset(dataset, dataset_path)
         from rerankeval.core.types import Candidate
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from rerankeval.cli._params import Finite
+from rerankeval.cli._params import Finite, check_window, dataset_options
 
 
 @click.group()
@@ -43,15 +43,7 @@ def import_(fmt: str, path: Path, prompts: Path | None, out: Path) -> None:
 
 
 @samples.command("generate")
-@click.option(
-    "--dataset",
-    type=click.Choice(["humaneval", "mbpp", "livecodebench"]),
-    required=True,
-    help="HumanEval+, MBPP+ or LiveCodeBench (its own prompt and extraction).",
-)
-@click.option("--release", default="release_v6", show_default=True, help="LiveCodeBench: hub release tag.")
-@click.option("--start-date", default=None, metavar="YYYY-MM-DD", help="LiveCodeBench: first contest day.")
-@click.option("--end-date", default=None, metavar="YYYY-MM-DD", help="LiveCodeBench: last contest day.")
+@dataset_options("HumanEval+, MBPP+ or LiveCodeBench (its own prompt and extraction).")
 @click.option(
     "--model",
     required=True,
@@ -133,8 +125,7 @@ def generate(
         lcb = load_lcb(dataset_path, release=release, start_date=start_date, end_date=end_date)
         problems, fmt = problem_rows(lcb.problems.values())[:limit], sampling_format()
     else:
-        if start_date or end_date or release != "release_v6":
-            raise click.UsageError("--release, --start-date and --end-date apply to --dataset livecodebench")
+        check_window(dataset, release, start_date, end_date)
         problems = list(load_dataset(dataset, dataset_path).problems.values())[:limit]
     gen = load_generator(model)
     config = SamplingConfig(

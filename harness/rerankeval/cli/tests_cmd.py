@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from rerankeval.cli._params import Finite
+from rerankeval.cli._params import DEFAULT_RELEASE, Finite, check_window, dataset_options
 from rerankeval.core.types import Problem
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def _problems(
     dataset_path: Path | None,
     limit: int | None,
     task_ids: tuple[str, ...],
-    window: tuple[str, str | None, str | None] = ("release_v6", None, None),
+    window: tuple[str, str | None, str | None] = (DEFAULT_RELEASE, None, None),
 ) -> list[Problem]:
     """The benchmark's problems as core Problems, in dataset order."""
     from rerankeval.errors import InputError
@@ -71,15 +71,7 @@ def tests() -> None:
 
 
 @tests.command("generate")
-@click.option(
-    "--dataset",
-    type=click.Choice(["humaneval", "mbpp", "livecodebench"]),
-    required=True,
-    help="HumanEval+, MBPP+ or LiveCodeBench.",
-)
-@click.option("--release", default="release_v6", show_default=True, help="LiveCodeBench: hub release tag.")
-@click.option("--start-date", default=None, metavar="YYYY-MM-DD", help="LiveCodeBench: first contest day.")
-@click.option("--end-date", default=None, metavar="YYYY-MM-DD", help="LiveCodeBench: last contest day.")
+@dataset_options("HumanEval+, MBPP+ or LiveCodeBench.")
 @click.option(
     "--dataset-path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -166,8 +158,7 @@ def generate(
                 "methods of Solution. Use --style auto (or unittest/stdio)",
                 param_hint="--style",
             )
-    elif start_date or end_date or release != "release_v6":
-        raise click.UsageError("--release, --start-date and --end-date apply to --dataset livecodebench")
+    check_window(dataset, release, start_date, end_date)
     style = style or "unittest"
     problems = _problems(dataset, dataset_path, limit, task_ids, (release, start_date, end_date))
     generator = load_generator(spec)
