@@ -22,6 +22,7 @@ from rerankeval.core.rm_quality import QualityConfig
 from rerankeval.core.types import Candidate, content_hash
 from rerankeval.errors import InputError, PluginContractError
 from rerankeval.generation.scoring import (
+    ORACLE,
     Scorer,
     TemplateSet,
     make_scorer,
@@ -625,6 +626,64 @@ def _saved_candidates(run_dir: Path) -> dict[str, list[SweCandidate]]:
     return group_by_instance(sorted(cands, key=lambda c: c.index))
 
 
+def restore_inputs(run_dir: Path, candidates: Sequence[Path]) -> int:
+    """Rebuilds a run's ``candidates.jsonl`` and ``gold.jsonl`` from the candidates files it was made
+    from, with the run's own selection of instances (``--mixed-only``, ``--limit``).
+
+    A committed run keeps neither (the patches and labels are the data's, not the run's); this
+    makes its metrics recomputable from what it keeps. Returns the number of candidates.
+
+    Raises:
+        InputError: Not a run directory, a run labelled by harness reports (relabel with
+            ``--report``), or candidates that are not the ones the run ranked (other instances or
+            other numbers of candidates than its selections, or scores for missing candidates).
+    """
+    import json
+
+    run_dir = Path(run_dir)
+    meta_path = run_dir / "run.json"
+    if not meta_path.is_file():
+        raise InputError.at(run_dir, None, "no run.json", "Give a `swebench rerank` run directory")
+    conf = json.loads(meta_path.read_text(encoding="utf-8")).get("config", {})
+    if conf.get("reports"):
+        raise InputError(
+            f"{run_dir} was labelled from harness reports: give them with --report instead of --candidates"
+        )
+    groups = group_by_instance(read_candidates(tuple(Path(c) for c in candidates)))
+    if conf.get("mixed_only"):
+        every = [c for cs in groups.values() for c in cs]
+        known = labels_from_field(every)
+        groups = {
+            iid: cs
+            for iid, cs in groups.items()
+            if len({known.get((c.instance_id, c.index)) for c in cs} - {None}) == 2
+        }
+    if conf.get("limit") is not None:
+        groups = dict(list(groups.items())[: int(conf["limit"])])
+    ranked = {str(r["problem_id"]): int(r["n_samples"]) for r in read_run_rows(run_dir / "selections.jsonl")}
+    have = {iid: len(cs) for iid, cs in groups.items()}
+    if have != ranked:
+        other = sorted(set(have.items()) ^ set(ranked.items()))
+        raise InputError(
+            f"{', '.join(str(c) for c in candidates)}: not the candidates {run_dir} ranked "
+            f"(instances or candidate counts differ, e.g. {other[0]}). Give the files of its run.json config"
+        )
+    keys = {(c.instance_id, c.index) for cs in groups.values() for c in cs}
+    stray = [
+        r
+        for r in read_run_rows(run_dir / "rm_scores.jsonl", missing_ok=True)
+        if (r["problem_id"], int(r["index"])) not in keys
+    ]
+    if stray:
+        raise InputError(
+            f"{run_dir}/rm_scores.jsonl scores {stray[0]['problem_id']} #{stray[0]['index']}, which these "
+            "candidates do not hold. Give the files of its run.json config"
+        )
+    kept = [c for cs in groups.values() for c in cs]
+    _write_inputs(run_dir, groups, labels_from_field(kept))
+    return len(kept)
+
+
 def recompute_metrics(
     run_dir: Path,
     reports: Sequence[str] = (),
@@ -662,14 +721,6 @@ def recompute_metrics(
     score_rows = [r for r in read_run_rows(run_dir / "rm_scores.jsonl") if spec and r.get("scorer") == spec]
     groups = _saved_candidates(run_dir)
     scores = {(r["problem_id"], int(r["index"])): (float(r["score"]), float(r["prob"])) for r in score_rows}
-    missing = [k for cs in groups.values() for k in [(c.instance_id, c.index) for c in cs] if k not in scores]
-    if spec and missing:
-        raise InputError.at(
-            run_dir,
-            None,
-            f"{len(missing)} candidates have no score (e.g. {missing[0]})",
-            "Finish the run first: rerankeval swebench rerank ... --resume",
-        )
     cands = [c for cs in groups.values() for c in cs]
     if reports:
         labels = labels_from_reports(cands, reports)
@@ -679,6 +730,16 @@ def recompute_metrics(
             (r["problem_id"], int(r["index"])): bool(r["passed"])
             for r in read_run_rows(run_dir / "gold.jsonl", missing_ok=True)
         }
+    if spec == ORACLE and not scores:  # its scores are the labels (a committed run keeps no copy)
+        scores = {k: (float(v), float(v)) for k, v in labels.items()}
+    missing = [k for cs in groups.values() for k in [(c.instance_id, c.index) for c in cs] if k not in scores]
+    if spec and missing:
+        raise InputError.at(
+            run_dir,
+            None,
+            f"{len(missing)} candidates have no score (e.g. {missing[0]})",
+            "Finish the run first: rerankeval swebench rerank ... --resume",
+        )
     # a reranker that reads the labels ranks again under the new ones; the others never saw them
     choices = [
         RerankerChoice(str(r["label"]), str(r["name"]), dict(r.get("args") or {}))

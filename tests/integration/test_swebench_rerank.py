@@ -420,3 +420,50 @@ def test_a_reranker_that_fails_stops_the_run_as_a_harness_fault(
     assert code != 0 and "reranker 'broken' failed: ZeroDivisionError" in stderr, stderr
     assert not (out / "metrics.json").exists() and not (out / "predictions.jsonl").exists()
     assert len((out / "rm_scores.jsonl").read_text().splitlines()) == 9  # kept for --resume
+
+
+def test_a_committed_run_recomputes_from_its_candidates_files(tmp_path: Path) -> None:
+    """A committed run keeps scores and selections but not the data's patches and labels:
+    ``swebench metrics --candidates`` rebuilds them (the run's own --mixed-only selection) and
+    recomputes the same numbers; other candidates are refused by name."""
+    inst, a, b = _write(tmp_path)
+    out = tmp_path / "run"
+    env = {"RERANKEVAL_CACHE_DIR": str(tmp_path / "cache")}
+    code, _, stderr = _invoke(
+        _oracle_args(inst, a, b, out, "--mixed-only", "--n-boot", "50", "--no-figures"), env
+    )
+    assert code == 0, stderr
+    before = json.loads((out / "metrics.json").read_text())
+    for name in ("candidates.jsonl", "gold.jsonl", "rm_scores.jsonl"):  # what a committed oracle run lacks
+        (out / name).unlink()
+    args = ["swebench", "metrics", str(out), "--n-boot", "50", "--json", "--no-figures"]
+    code, stdout, stderr = _invoke([*args, "--candidates", str(a), "--candidates", str(b)], env)
+    assert code == 0, stderr
+    after = json.loads(stdout)
+    assert after["rm_quality"] == before["rm_quality"] and after["selection"] == before["selection"]
+    assert len((out / "gold.jsonl").read_text().splitlines()) == 4  # o__r-1 and o__r-3, two each
+    code, _, stderr = _invoke([*args, "--candidates", str(a)], env)  # run B's candidates missing
+    assert code != 0 and "not the candidates" in stderr
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("run", ["oracle-labels", "tiny-verifier-vllm", "tiny-head-vllm"])
+def test_the_committed_reference_runs_reproduce_from_their_scores(
+    shared_data: Path, tmp_path: Path, run: str
+) -> None:
+    import shutil
+
+    committed = Path(__file__).resolve().parents[2] / "results" / "reference" / "swebench_lite" / run
+    out = tmp_path / run
+    shutil.copytree(committed, out)
+    env = {"RERANKEVAL_CACHE_DIR": str(tmp_path / "cache")}
+    cands = shared_data / "swebench_lite" / "lite_candidates_acr_sweagent.jsonl"
+    code, stdout, stderr = _invoke(
+        ["swebench", "metrics", str(out), "--candidates", str(cands), "--json", "--no-figures"], env
+    )
+    assert code == 0, stderr
+    new, old = json.loads(stdout), json.loads((committed / "metrics.json").read_text())
+    for key in ("auc", "ece", "accuracy", "brier", "rm_at_k"):
+        assert new["rm_quality"].get(key) == old["rm_quality"].get(key), key
+    for key in ("first", "random", "oracle", "rerank", "runs"):
+        assert new["selection"][key] == old["selection"][key], key

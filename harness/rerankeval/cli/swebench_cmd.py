@@ -340,6 +340,14 @@ def rerank(
     type=click.Path(exists=True, path_type=Path),
     help="Harness report of the reranked predictions: adds its resolved count.",
 )
+@click.option(
+    "--candidates",
+    "candidates",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The candidates file(s) the run was made from: rebuilds candidates.jsonl and gold.jsonl "
+    "(a committed run keeps neither).",
+)
 @_quality_options
 @click.option("--json", "as_json", is_flag=True, help="Print metrics.json instead of the summary.")
 @click.option("--no-figures", is_flag=True, help="Skip redrawing the figures.")
@@ -347,6 +355,7 @@ def metrics(
     run_dir: Path,
     reports: tuple[str, ...],
     selection_reports: tuple[Path, ...],
+    candidates: tuple[Path, ...],
     ks: str,
     threshold: float,
     bins: int,
@@ -357,8 +366,10 @@ def metrics(
     no_figures: bool,
 ) -> None:
     """Recompute a saved run's metrics and figures (no model is loaded)."""
-    from rerankeval_swebench.pipeline import recompute_metrics
+    from rerankeval_swebench.pipeline import recompute_metrics, restore_inputs
 
+    if candidates:
+        restore_inputs(run_dir, candidates)
     m = recompute_metrics(
         run_dir,
         reports,
