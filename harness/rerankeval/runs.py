@@ -425,6 +425,18 @@ def acquire_lock(lock: Path, what: str) -> int:
     return fd
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a ``kill``, a job scheduler's stop) raised in the main thread while a run holds its
+    directory, so that the run ends as Ctrl-C ends it: rows kept, ``run.json`` says so, lock freed."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
+    raise Terminated("stopped by SIGTERM")
+
+
 class RunDir:
     """A run directory held by this process: the lock, the checks, and the final status.
 
@@ -439,8 +451,11 @@ class RunDir:
     directory is writable and has room (:data:`MIN_FREE_BYTES`), takes the lock (one process per
     directory; a second one is told which process holds it), reads the previous ``run.json`` and
     applies ``resume`` / ``overwrite`` (which removes only the run's own files). If the body raises,
-    ``run.json`` is marked ``failed`` (``interrupted`` for Ctrl-C) with the error, even on a full
-    disk (``run.json`` keeps room for it), and the lock is released.
+    ``run.json`` is marked ``failed`` (``interrupted`` for Ctrl-C and SIGTERM, which the main thread
+    turns into :class:`Terminated` while it holds the directory) with the error, even on a full
+    disk (``run.json`` keeps room for it), and the lock is released. A signal that arrives while
+    a model runs native code takes effect when it returns to Python; a second SIGTERM ends the
+    process at once (the rows written so far are kept; ``--resume`` continues).
 
     Args:
         path: The run directory.
@@ -468,6 +483,7 @@ class RunDir:
         self.min_free_bytes = MIN_FREE_BYTES if min_free_bytes is None else min_free_bytes
         self.previous: dict[str, Any] | None = None
         self._meta: dict[str, Any] | None = None
+        self._sigterm: Any = None
         self._lock_fd: int | None = None
 
     # -- entry --
@@ -500,6 +516,11 @@ class RunDir:
         except BaseException:
             self._unlock()
             raise
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._sigterm = signal.signal(signal.SIGTERM, _on_sigterm)
         return self
 
     def check_inputs(self, meta: Mapping[str, Any]) -> None:
@@ -617,9 +638,15 @@ class RunDir:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
+            if self._sigterm is not None:
+                import signal
+
+                signal.signal(signal.SIGTERM, self._sigterm)
+                self._sigterm = None
             if exc is not None:
                 status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-                self.fail(status, f"{type(exc).__name__}: {exc}" if status == "failed" else "interrupted")
+                detail = str(exc) if isinstance(exc, Terminated) else "interrupted"
+                self.fail(status, f"{type(exc).__name__}: {exc}" if status == "failed" else detail)
         finally:
             self._unlock()
 
