@@ -94,12 +94,13 @@ class Benchmark(Protocol):
         name: Dataset name (``humaneval``).
         hash: Content hash of the dataset (a resume with another dataset is refused).
         problems: problem_id -> Problem (``reference``: the canonical solution as a full program,
-            or None; it measures the generated tests' accuracy).
+            "" when there is none; it measures the generated tests' accuracy).
         views: view key -> display name, the primary view first, e.g. ``{"plus": "HumanEval+",
             "base": "HumanEval (base tests)"}``; :meth:`judge` returns a verdict for each.
 
     Optional: ``groups(problem_id) -> {name: value}`` (see :func:`problem_groups`), for pass@1 per
-    difficulty or per date window.
+    difficulty or per date window; ``matrix_program`` and ``matrix_test`` (see :func:`matrix_view`),
+    when the benchmark runs programs or tests in its own way.
     """
 
     @property
