@@ -126,7 +126,6 @@ def parse_allocation(
 
 
 def _livecodebench(
-    cfg: Any,
     samples: Path,
     dataset_path: Path | None,
     release: str,
@@ -358,7 +357,7 @@ def rerank(
         if test_details:
             raise click.UsageError("--test-details: LiveCodeBench's grader stops at the first failing test")
         candidates, bench, preload = _livecodebench(
-            cfg, samples, dataset_path, release, start_date, end_date, parallel, not no_cache
+            samples, dataset_path, release, start_date, end_date, parallel, not no_cache
         )
     else:
         check_window(dataset, release, start_date, end_date)
