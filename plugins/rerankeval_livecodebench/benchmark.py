@@ -109,16 +109,14 @@ class LiveCodeBenchBenchmark:
         out = []
         for c, res in zip(candidates, results, strict=True):
             p = self.dataset.problems[c.problem_id]
-            n = len(p.tests)
-            ok = passed(res) and len(res) == n
-            frac = sum(1 for r in res if r is True) / n if n else 1.0
+            ok = passed(res) and len(res) == len(p.tests)
             out.append(
                 Verdict(
                     c.problem_id,
                     c.index,
                     {"pass": ok},
                     # the grader stops at the first failure: the fraction is known only for a pass
-                    {"pass": 1.0 if ok else None if frac < 1.0 else frac},
+                    {"pass": 1.0 if ok else None},
                     {
                         "lcb_results": list(res),
                         "difficulty": p.difficulty,

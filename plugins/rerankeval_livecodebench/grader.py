@@ -138,21 +138,29 @@ def passed(results: Sequence[bool | int]) -> bool:
     return all(r is True or (not isinstance(r, bool) and r > 0) for r in results)
 
 
-def build_job(
-    problem: LcbProblem, code: str, timeout_s: int, key_prefix: str
-) -> tuple[CallJob, dict[str, Any]]:
-    """The sandbox job of one candidate, and the assets it needs (its inputs, the checker's data)."""
-    program = stdio_program(code) if problem.is_stdin else call_program(code, str(problem.fn_name))
-    in_key, chk_key = f"{key_prefix}:{problem.question_id}:in", f"{key_prefix}:{problem.question_id}:chk"
-    assets = {
+def _asset_keys(problem: LcbProblem, key_prefix: str) -> tuple[str, str]:
+    return f"{key_prefix}:{problem.question_id}:in", f"{key_prefix}:{problem.question_id}:chk"
+
+
+def problem_assets(problem: LcbProblem, key_prefix: str) -> dict[str, Any]:
+    """The sandbox assets of one problem, shared by all its candidates' jobs: the tests' inputs and
+    the checker's data (decoded once per problem, not once per candidate)."""
+    in_key, chk_key = _asset_keys(problem, key_prefix)
+    return {
         in_key: call_inputs(problem),
         chk_key: {
             "kind": "stdin" if problem.is_stdin else "functional",
             "outputs": [t.output for t in problem.tests],
         },
     }
+
+
+def build_job(problem: LcbProblem, code: str, timeout_s: int, key_prefix: str) -> CallJob:
+    """The sandbox job of one candidate (its assets: :func:`problem_assets`)."""
+    program = stdio_program(code) if problem.is_stdin else call_program(code, str(problem.fn_name))
+    in_key, chk_key = _asset_keys(problem, key_prefix)
     n = len(problem.tests)
-    job = CallJob(
+    return CallJob(
         code=program,
         entry_point=ENTRY,
         inputs_key=in_key,
@@ -163,7 +171,6 @@ def build_job(
         limits=Limits(),
         prelude="rerankeval_livecodebench.runtime:guard",
     )
-    return job, assets
 
 
 def grade(
@@ -210,11 +217,12 @@ def grade(
             progress(len(keys) - sum(copies[k] for k in todo))
         if todo:
             jobs, assets, order = [], {}, list(todo)
+            prefix = dataset_hash[:16]
+            for pid in dict.fromkeys(pid for pid, _ in todo.values()):
+                assets.update(problem_assets(problems[pid], prefix))
             for k in order:
                 pid, code = todo[k]
-                job, a = build_job(problems[pid], code, int(timeout_s), dataset_hash[:16])
-                jobs.append(job)
-                assets.update(a)
+                jobs.append(build_job(problems[pid], code, int(timeout_s), prefix))
             with ExitStack() as stack:
                 ex = executor_or_local(executor, stack, parallel, PRELOAD)
                 pending: dict[str, Any] = {}
