@@ -1,11 +1,12 @@
-"""lm-eval's logged samples of a ``*_rm`` task -> an EvalPlus samples file.
+"""lm-eval's logged samples of a ``*_rm`` task -> a samples file.
 
 ``lm_eval --log_samples`` writes ``samples_<task>_<time>.jsonl``: one row per document and filter,
 each with the document and all N raw responses (``resps``). :func:`export_samples` writes one
-EvalPlus line per candidate, ``{"task_id", "solution"}``, in sampling order, where ``solution`` is
-the program the task judged and reranked (the same :func:`~rerankeval_lmeval.extract.extract_program`),
-so ``rerankeval rerank`` / ``rerankeval evaluate`` / ``evalplus.evaluate`` score exactly what
-lm-eval scored.
+line per candidate, ``{"task_id", "solution"}``, in sampling order, where ``solution`` is the
+program the task judged and reranked (the same extraction: EvalPlus tasks'
+:func:`~rerankeval_lmeval.extract.extract_program`, LiveCodeBench's last fenced block), so
+``rerankeval rerank`` / ``rerankeval evaluate`` / ``evalplus.evaluate`` score exactly what lm-eval
+scored (the layout is EvalPlus's, which ``--dataset livecodebench`` also reads).
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ class LoggedDocument:
     def programs(self) -> list[str]:
         """The extracted programs, exactly as the task computed them."""
         d = self.doc
+        if "entry_point" not in d:  # livecodebench_rm: LiveCodeBench's own extraction
+            from rerankeval_livecodebench.prompts import extract_code
+
+            return [extract_code(r) for r in self.responses]
         return [
             extract_program(r, d["entry_point"], d.get("code_prefix", ""), d.get("prompt", ""))
             for r in self.responses
@@ -83,13 +88,16 @@ def read_logged_samples(path: str | Path) -> Iterator[LoggedDocument]:
                 if doc_id in seen:
                     continue
                 responses = _flatten(row["resps"])
-                task_id, _ = str(doc["task_id"]), doc["entry_point"]
+                task_id, _ = (
+                    str(doc["task_id"]),
+                    doc["entry_point" if "entry_point" in doc else "instruction"],
+                )
             except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
                 raise InputError.at(
                     p,
                     no,
                     f"not a logged sample of a *_rm task ({type(e).__name__}: {e})",
-                    "Pass the samples file of humaneval_plus_rm or mbpp_plus_rm",
+                    "Pass the samples file of humaneval_plus_rm, mbpp_plus_rm or livecodebench_rm",
                 ) from None
             seen.add(doc_id)
             yield LoggedDocument(doc_id, task_id, doc, responses)

@@ -97,8 +97,14 @@ class _SessionFilter(Filter):
 
 
 def _candidate_row(ev: Evaluation, d: int, i: int) -> dict[str, Any]:
-    v = ev.verdicts[d][i]
-    return {"index": i, "passed": v.passed, "base": v.base_status, "plus": v.plus_status}
+    """The candidate's ground truth as ``gold.jsonl`` of ``rerankeval rerank`` holds it: ``passed``
+    (the primary view), ``<view>_passed`` for the others, ``<view>_frac`` and the grader's record
+    (EvalPlus: ``base_status``, ``plus_status``; LiveCodeBench: ``lcb_results``)."""
+    from rerankeval.pipeline.inputs import gold_row
+
+    row = gold_row(ev.verdicts[d][i], ev.views)
+    del row["problem_id"]
+    return row
 
 
 class AllSamples(_SessionFilter):

@@ -13,6 +13,10 @@ so their aggregations, not a mean, compute them from the per-document values):
   tests passed: ``rm_quality``'s unit-test reward; for ``rm`` the reward model's score);
 * ``rm_ece,<filter>``: expected calibration error (10 equal-width bins) of the probability the
   reranker's reward model gave each candidate (rerankers that score with a model only).
+
+Documents that name a ``difficulty`` (``livecodebench_rm``) also report ``pass@1`` and ``pass@n`` per
+difficulty, as LiveCodeBench does: ``pass@1_easy,<filter>`` is the mean over the easy documents
+only (a document reports only its own difficulty's key).
 """
 
 from __future__ import annotations
@@ -50,8 +54,13 @@ def process_results(doc: Mapping[str, Any], results: Sequence[Any]) -> dict[str,
             "rerankeval_lmeval.filters"
         )
     if isinstance(rows[0].get("metrics"), dict):  # the plain filter: pass@1 and the pass@k beside it
-        return {str(k): float(v) for k, v in rows[0]["metrics"].items()}
-    return {str(rows[0]["metric"]): float(rows[0]["value"]), **_quality(rows[0])}
+        out = {str(k): float(v) for k, v in rows[0]["metrics"].items()}
+    else:
+        out = {str(rows[0]["metric"]): float(rows[0]["value"]), **_quality(rows[0])}
+    group = doc.get("difficulty")
+    if group:
+        out |= {f"{k}_{group}": out[k] for k in METRICS if k in out}
+    return out
 
 
 def _quality(row: Mapping[str, Any]) -> dict[str, Any]:

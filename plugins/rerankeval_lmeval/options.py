@@ -14,7 +14,10 @@ metadata key        environment variable          meaning
                                                   (with ``tests``: use that generator's rows of the file)
 ``dedupe_tests``    ``RERANKEVAL_DEDUPE_TESTS``   count each distinct test once (default: as generated)
 ``n_tests``         ``RERANKEVAL_N_TESTS``        test generations per problem (generator only)
-``test_style``      ``RERANKEVAL_TEST_STYLE``     ``unittest`` (CodeRM prompt) or ``assert`` (CodeT)
+``test_style``      ``RERANKEVAL_TEST_STYLE``     ``unittest`` (CodeRM prompt) or ``assert`` (CodeT);
+                                                  LiveCodeBench: ``auto`` (default: ``stdio``
+                                                  input/output cases for stdin problems, ``unittest``
+                                                  for functional ones), ``unittest`` or ``stdio``
 ``tests_cache``     ``RERANKEVAL_TESTS_CACHE``    folder of generated artifacts (default: cache dir)
 ``test_time_limit`` ``RERANKEVAL_TEST_TIME_LIMIT`` seconds per (candidate, test) execution
 ``workers``         ``RERANKEVAL_WORKERS``        sandbox worker processes (default: all cores)
@@ -62,7 +65,7 @@ from typing import Any
 
 from rerankeval.errors import InputError
 
-__all__ = ["ENV", "KNOWN_KEYS", "PROMPT_STYLES", "TaskOptions", "check_keys", "option"]
+__all__ = ["ENV", "KNOWN_KEYS", "PROMPT_STYLES", "TEST_STYLES", "TaskOptions", "check_keys", "option"]
 
 ENV = {
     "repeats": "RERANKEVAL_REPEATS",
@@ -80,6 +83,12 @@ ENV = {
     "pass_at_k": "RERANKEVAL_PASS_AT_K",
 }
 PROMPT_STYLES = ("instruct", "complete")
+#: The unit-test styles each dataset's tests can be written in; the first is the default.
+TEST_STYLES = {
+    "humaneval": ("unittest", "assert"),
+    "mbpp": ("unittest", "assert"),
+    "livecodebench": ("auto", "unittest", "stdio"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,14 +96,15 @@ class TaskOptions:
     """Options of one ``*_rm`` task run (see the module docstring for where each comes from).
 
     Attributes:
-        dataset: ``humaneval`` or ``mbpp``.
+        dataset: ``humaneval``, ``mbpp`` or ``livecodebench``.
         repeats: Candidates sampled per problem (lm-eval's ``repeats``).
         tests: Tests artifact path, or None.
         test_generator: Backend spec of the test generator (used when ``tests`` is None; with
             ``tests``, the generator whose rows are read when the file holds several).
         dedupe_tests: One matrix column per distinct test (``rerankeval rerank --dedupe-tests``).
         n_tests: Test generations per problem (CodeRM: 100, one TestCase class each).
-        test_style: ``unittest`` (CodeRM-8B prompt) or ``assert`` (CodeT prompt).
+        test_style: ``unittest`` (CodeRM-8B prompt) or ``assert`` (CodeT prompt); for LiveCodeBench
+            also ``stdio`` (input/output cases) and ``auto`` (``stdio`` for stdin problems).
         tests_cache: Folder of generated artifacts (None: rerankeval's cache directory).
         test_time_limit: Seconds per (candidate, test) execution (None: the engine's default).
         workers: Sandbox worker processes (None: all cores).
@@ -151,6 +161,7 @@ class TaskOptions:
         check_keys(metadata)
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {"dataset": dataset, "api_backend": bool(metadata.get("base_url"))}
+        defaults = {"test_style": TEST_STYLES.get(dataset, ("unittest",))[0], **defaults}
         for f in fields(cls):
             if f.name in values:
                 continue
@@ -185,8 +196,17 @@ class TaskOptions:
             raise InputError(f"workers={self.workers}: need at least 1 sandbox worker. Pass workers=K >= 1")
         if self.prompt_style not in PROMPT_STYLES:
             raise InputError(f"prompt_style={self.prompt_style!r}: use {' or '.join(PROMPT_STYLES)}")
-        if self.test_style not in ("unittest", "assert"):
-            raise InputError(f"test_style={self.test_style!r}: use unittest or assert")
+        styles = TEST_STYLES.get(self.dataset, ("unittest", "assert"))
+        if self.test_style not in styles:
+            extra = (
+                " (CodeT's assert prompt calls a top-level function; LiveCodeBench's functional problems "
+                "are methods of Solution)"
+                if self.test_style == "assert"
+                else ""
+            )
+            raise InputError(
+                f"test_style={self.test_style!r} for {self.dataset}{extra}: use {' or '.join(styles)}"
+            )
         _ks(self.pass_at_k)
         if self.seed_per_repeat not in ("auto", "true", "false"):
             raise InputError(f"seed_per_repeat={self.seed_per_repeat!r}: use auto, true or false")
@@ -242,7 +262,18 @@ def _lookup(
 
 #: Keys of the metadata dict that are this plugin's (lm-eval merges ``--model_args`` into the same
 #: dict, so other keys are the model's; see :func:`check_keys`).
-KNOWN_KEYS = (*ENV, "seed", "humaneval_path", "mbpp_path", "version")
+KNOWN_KEYS = (
+    *ENV,
+    "seed",
+    "humaneval_path",
+    "mbpp_path",
+    "livecodebench_path",
+    "dataset_path",
+    "release",
+    "start_date",
+    "end_date",
+    "version",
+)
 
 
 def check_keys(metadata: Mapping[str, Any]) -> None:

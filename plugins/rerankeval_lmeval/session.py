@@ -2,10 +2,11 @@
 
 lm-eval calls every filter of a task separately, each with all documents' N responses. The
 filters of one task share a :class:`RerankSession`, which computes each expensive piece once per
-set of responses and keeps it: the extracted programs, EvalPlus's verdict on every candidate
-(the ground truth, judged once, so every filter's score is a join), the pass matrices against the
-generated unit tests (run once in the sandbox, for all unit-test rerankers) and each reranker's
-rankings. All of it is batched over the whole task.
+set of responses and keeps it: the extracted programs, the benchmark's own verdict on every
+candidate (the ground truth from its engine adapter, see :mod:`rerankeval_lmeval.benchmarks`,
+judged once, so every filter's score is a join), the pass matrices against the generated unit
+tests (run once in the sandbox, for all unit-test rerankers) and each reranker's rankings. All of
+it is batched over the whole task.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 from rerankeval.core.rerank import PassMatrix, Ranking, RerankItem
 from rerankeval.core.types import Candidate, content_hash
 from rerankeval.errors import HarnessFaultError, InputError, RerankEvalError
-from rerankeval_lmeval.extract import extract_program
 from rerankeval_lmeval.options import TaskOptions
 
 if TYPE_CHECKING:
-    from rerankeval_evalplus import EvalPlusDataset, Verdict
+    from rerankeval.pipeline.inputs import Verdict
+    from rerankeval_lmeval.benchmarks import TaskBenchmark
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,8 @@ class Evaluation:
         task_ids: One problem per document, in document order.
         responses: The N raw responses per document.
         programs: The N extracted programs per document.
-        verdicts: EvalPlus's verdict on every program.
+        verdicts: The benchmark's verdict on every program (every view).
+        views: The benchmark's views, the primary first (``golds`` are its verdicts).
         matrices: Pass matrix per problem (filled on first use by a unit-test reranker).
         rankings: Rankings per reranker key (filled on first use).
     """
@@ -49,6 +51,7 @@ class Evaluation:
     responses: list[list[str]]
     programs: list[list[str]]
     verdicts: list[list[Verdict]]
+    views: tuple[str, ...]
     matrices: dict[str, PassMatrix] | None = None
     rm_scores: dict[str, tuple[float, ...]] | None = None
     rankings: dict[str, list[Ranking]] = field(default_factory=dict)
@@ -56,8 +59,8 @@ class Evaluation:
 
     @property
     def golds(self) -> list[tuple[bool, ...]]:
-        """Ground-truth correctness (base and plus inputs) per document and candidate."""
-        return [tuple(v.passed for v in vs) for vs in self.verdicts]
+        """Ground-truth correctness under the primary view per document and candidate."""
+        return [tuple(bool(v.passed[self.views[0]]) for v in vs) for vs in self.verdicts]
 
     def items(self, needs: frozenset[str]) -> list[RerankItem]:
         """Rerank items for every document, carrying what a reranker ``needs``."""
@@ -92,15 +95,24 @@ class RerankSession:
         self.metadata = dict(metadata or {})
         self._lock = threading.Lock()
         self._evaluations: dict[str, Evaluation] = {}
+        self._benchmark: TaskBenchmark | None = None
 
     def __repr__(self) -> str:
         return f"RerankSession({self.options.dataset}, repeats={self.options.repeats})"
 
     @property
-    def dataset(self) -> EvalPlusDataset:
-        from rerankeval_lmeval.data import load
+    def benchmark(self) -> TaskBenchmark:
+        """The task's benchmark (loaded on first use)."""
+        if self._benchmark is None:
+            from rerankeval_lmeval.benchmarks import load_benchmark
 
-        return load(self.options.dataset, self.metadata)
+            self._benchmark = load_benchmark(
+                self.options.dataset,
+                self.metadata,
+                prompt_style=self.options.prompt_style,
+                workers=self.options.workers,
+            )
+        return self._benchmark
 
     def evaluate(self, resps: Sequence[Sequence[str]], docs: Sequence[Mapping[str, Any]]) -> Evaluation:
         """Extracts and judges every response (once per distinct set of responses).
@@ -117,42 +129,48 @@ class RerankSession:
             return self._evaluations[key]
 
     def _evaluate(self, resps: list[list[str]], task_ids: list[str]) -> Evaluation:
-        from rerankeval_evalplus import Sample, judge
-        from rerankeval_lmeval.data import code_prefix
-
-        ds = self.dataset
-        programs = []
-        for tid, rs in zip(task_ids, resps, strict=True):
-            if tid not in ds.problems:
-                raise InputError(
-                    f"document {tid!r} is not in {ds.path}. Use the dataset the task was built from"
-                )
-            p = ds.problems[tid]
-            pre = code_prefix(ds.name, p["prompt"], self.options.prompt_style)
-            programs.append([extract_program(r, p["entry_point"], pre, p["prompt"]) for r in rs])
+        bench = self.benchmark
+        adapter = bench.adapter
+        unknown = next((t for t in task_ids if t not in adapter.problems), None)
+        if unknown is not None:
+            raise InputError(
+                f"document {unknown!r} is not a {bench.name} problem of this run's dataset. "
+                "Use the dataset the task was built from"
+            )
+        programs = [[bench.extract(tid, r) for r in rs] for tid, rs in zip(task_ids, resps, strict=True)]
         if resps and all(len(rs) > 1 for rs in resps) and all(len(set(rs)) == 1 for rs in resps):
             log.warning(
                 "%s: the %d responses of every problem are identical (greedy decoding, or an API "
                 "server given one fixed seed): reranking cannot help. Sample with temperature > 0; "
                 "for local-completions keep seed_per_repeat=auto",
-                ds.name,
+                bench.name,
                 len(resps[0]),
             )
-        samples = [
-            Sample(tid, i, code)
+        candidates = [
+            Candidate(tid, i, code)
             for tid, progs in zip(task_ids, programs, strict=True)
             for i, code in enumerate(progs)
         ]
         log.info(
-            "%s: judging %d candidates of %d problems on the EvalPlus inputs",
-            ds.name,
-            len(samples),
+            "%s: judging %d candidates of %d problems with its own grader",
+            bench.name,
+            len(candidates),
             len(task_ids),
         )
-        flat = iter(judge(ds, samples, parallel=self.options.workers))
+        judged = adapter.judge(candidates)
+        views = tuple(adapter.views)
+        if len(judged) != len(candidates) or any(
+            (v.problem_id, v.index) != (c.problem_id, c.index) or set(views) - set(v.passed)
+            for v, c in zip(judged, candidates, strict=False)
+        ):
+            raise HarnessFaultError(
+                f"{bench.name}: the grader returned {len(judged)} verdicts for {len(candidates)} "
+                "candidates, or verdicts out of order or without every view. Fix the benchmark adapter"
+            )
+        flat = iter(judged)
         verdicts = [[next(flat) for _ in progs] for progs in programs]
-        prompts = [ds.problems[t]["prompt"] for t in task_ids]
-        return Evaluation(task_ids, prompts, resps, programs, verdicts)
+        prompts = [adapter.problems[t].prompt for t in task_ids]
+        return Evaluation(task_ids, prompts, resps, programs, verdicts, views)
 
     def matrices(self, ev: Evaluation) -> dict[str, PassMatrix]:
         """Pass matrices of every candidate against the generated tests (built once)."""
@@ -160,7 +178,7 @@ class RerankSession:
             if ev.matrices is None:
                 from rerankeval_lmeval.unit_tests import pass_matrices
 
-                ev.matrices = pass_matrices(self.options, self.dataset, ev)
+                ev.matrices = pass_matrices(self.options, self.benchmark, ev)
             return ev.matrices
 
     def rankings(self, ev: Evaluation, reranker: str, args: Mapping[str, Any] | None = None) -> list[Ranking]:

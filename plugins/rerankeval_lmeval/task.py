@@ -1,6 +1,6 @@
-"""The lm-eval task class of ``humaneval_plus_rm`` and ``mbpp_plus_rm`` (YAML ``class:``).
+"""The lm-eval task class of ``humaneval_plus_rm``, ``mbpp_plus_rm`` and ``livecodebench_rm``.
 
-A :class:`~lm_eval.api.task.ConfigurableTask` configured entirely by its YAML, plus three things
+A :class:`~lm_eval.api.task.ConfigurableTask` configured entirely by its YAML, plus what
 a YAML cannot say:
 
 * ``repeats`` comes from ``--metadata repeats=N`` / ``RERANKEVAL_REPEATS`` when given (lm-eval's
@@ -42,7 +42,7 @@ lm_eval_log = logging.getLogger("lm_eval.tasks.rerankeval")
 
 __all__ = ["RerankTask"]
 
-_DATASETS = {data.humanevalplus: "humaneval", data.mbppplus: "mbpp"}
+_DATASETS = {data.humanevalplus: "humaneval", data.mbppplus: "mbpp", data.livecodebench: "livecodebench"}
 
 
 def _dataset_of(cfg: Mapping[str, Any]) -> str:
@@ -50,7 +50,8 @@ def _dataset_of(cfg: Mapping[str, Any]) -> str:
     if name is None:
         raise InputError(
             f"task {cfg.get('task')!r}: custom_dataset must be "
-            "rerankeval_lmeval.data.humanevalplus or rerankeval_lmeval.data.mbppplus"
+            "rerankeval_lmeval.data.humanevalplus, rerankeval_lmeval.data.mbppplus or "
+            "rerankeval_lmeval.data.livecodebench"
         )
     return name
 
@@ -107,6 +108,17 @@ def _needs_tests(components: list[dict[str, Any]]) -> list[str]:
     return names
 
 
+def _grouped_metrics(dataset: str) -> list[str]:
+    """The per-difficulty metrics of a dataset whose documents name a difficulty
+    (see :mod:`rerankeval_lmeval.metrics`)."""
+    if dataset != "livecodebench":
+        return []
+    from rerankeval_livecodebench.data import DIFFICULTIES
+    from rerankeval_lmeval.metrics import METRICS
+
+    return [f"{m}_{d}" for d in DIFFICULTIES for m in METRICS]
+
+
 def greedy(gen_kwargs: Mapping[str, Any] | None) -> bool:
     """Whether lm-eval's backends decode greedily with these kwargs (``do_sample: false`` forces it)."""
     gen = gen_kwargs or {}
@@ -151,9 +163,9 @@ class RerankTask(ConfigurableTask):
         cfg["metric_list"] = [
             *(cfg.get("metric_list") or []),
             *(
-                {"metric": f"pass@{k}", "aggregation": "mean", "higher_is_better": True}
-                for k in options.ks
-                if f"pass@{k}" not in declared
+                {"metric": m, "aggregation": "mean", "higher_is_better": True}
+                for m in (*(f"pass@{k}" for k in options.ks), *_grouped_metrics(dataset))
+                if m not in declared
             ),
         ]
         self._warned_greedy = False

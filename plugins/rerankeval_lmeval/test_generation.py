@@ -5,7 +5,8 @@ needs are generated with :func:`rerankeval.unittests.generate.generate_tests` (t
 generation, the same as ``rerankeval tests generate``) into a cached ``tests.jsonl`` whose name
 depends on the dataset, the generator spec and the generation settings. Generation resumes:
 problems already in the file are never generated again, so a second run (another policy model,
-more documents) pays only for what is new. The problems passed are a prefix of the dataset, so a
+more documents) pays only for what is new. The problems passed are a prefix of the dataset (in
+the order of :attr:`~rerankeval_lmeval.benchmarks.TaskBenchmark.test_problems`), so a
 problem's seed (``seed + position * n``) is the same whichever run generates it. A lock file
 keeps two processes from writing the same artifact at once.
 """
@@ -19,10 +20,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rerankeval.core.types import Problem
-
 if TYPE_CHECKING:
-    from rerankeval_evalplus import EvalPlusDataset
+    from rerankeval_lmeval.benchmarks import TaskBenchmark
     from rerankeval_lmeval.options import TaskOptions
 
 log = logging.getLogger(__name__)
@@ -49,9 +48,9 @@ def _done_tasks(path: Path) -> set[str]:
 
 
 def ensure_generated(
-    path: Path, options: TaskOptions, dataset: EvalPlusDataset, task_ids: Sequence[str] | None = None
+    path: Path, options: TaskOptions, bench: TaskBenchmark, task_ids: Sequence[str] | None = None
 ) -> None:
-    """Makes ``path`` hold generated tests for ``task_ids`` (default: every problem of ``dataset``).
+    """Makes ``path`` hold generated tests for ``task_ids`` (default: every problem of the benchmark).
 
     Raises:
         InputError: A bad generator spec or a path that holds a run with other settings.
@@ -61,7 +60,7 @@ def ensure_generated(
     from rerankeval.unittests.generate import GenerationConfig, generate_tests
 
     assert options.test_generator is not None
-    order = list(dataset.problems)
+    order = [p.problem_id for p in bench.test_problems]
     wanted = set(order if task_ids is None else task_ids)
     path.parent.mkdir(parents=True, exist_ok=True)
     with _locked(path):
@@ -70,10 +69,7 @@ def ensure_generated(
             log.info("generated tests for %d problems reused from %s", len(wanted), path)
             return
         last = max(order.index(t) for t in todo)
-        problems = [
-            Problem(t, p["prompt"], p["entry_point"], p["canonical_solution"])
-            for t, p in list(dataset.problems.items())[: last + 1]
-        ]
+        problems = list(bench.test_problems[: last + 1])
         config = GenerationConfig(style=options.test_style, n=options.n_tests)  # type: ignore[arg-type]
         log.info(
             "generating unit tests with %s for %d problems (%d generations each) into %s",

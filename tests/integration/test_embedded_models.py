@@ -62,8 +62,10 @@ def _lm_eval(
     repeats: int,
     extra_env: dict[str, str],
     batch_size: str = "auto",
-) -> dict[str, float]:
-    """One ``lm_eval`` run of humaneval_plus_rm with reference-solution tests; returns its results."""
+    livecodebench: bool = False,
+) -> dict[str, dict[str, float]]:
+    """One ``lm_eval`` run of humaneval_plus_rm (and livecodebench_rm on two fixture problems) with
+    reference-solution tests; returns the results per task."""
     from reference_tests import reference_tests  # the same tests artifact as the tiny-model runs
 
     paths = {
@@ -71,6 +73,10 @@ def _lm_eval(
         "mbpp": shared_data / "mbppplus" / "MbppPlus.jsonl.gz",
     }
     tests = reference_tests(paths, tmp / "tests.jsonl", limit)
+    tasks, lcb_args = "humaneval_plus_rm", []
+    if livecodebench:
+        tasks += ",livecodebench_rm"
+        lcb_args = [f"dataset_path={_lcb_fixture(tmp, tests)}"]
     out = tmp / "out"
     cmd = [
         shutil.which("lm_eval") or "lm_eval",
@@ -79,7 +85,7 @@ def _lm_eval(
         "--model_args",
         model_args,
         "--tasks",
-        "humaneval_plus_rm",
+        tasks,
         "--limit",
         str(limit),
         "--apply_chat_template",
@@ -95,12 +101,21 @@ def _lm_eval(
         f"repeats={repeats}",
         f"tests={tests}",
         f"humaneval_path={paths['humaneval']}",
+        *lcb_args,
         "workers=2",
     ]
     env = {**os.environ, "TOKENIZERS_PARALLELISM": "false", **extra_env}
     proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    return json.loads(next(out.rglob("results_*.json")).read_text())["results"]["humaneval_plus_rm"]
+    return dict(json.loads(next(out.rglob("results_*.json")).read_text())["results"])
+
+
+def _lcb_fixture(tmp: Path, tests: Path) -> Path:
+    """Two LiveCodeBench fixture problems with real statements (a stdin one, a functional one), and
+    their tests appended to ``tests`` (one artifact serves both tasks: each reads its own problems)."""
+    import lcb_fixture
+
+    return lcb_fixture.write_solvable(tmp / "lcb", tests)
 
 
 def test_lm_eval_vllm_backend_with_the_embedded_policy_solves_problems(
@@ -112,7 +127,7 @@ def test_lm_eval_vllm_backend_with_the_embedded_policy_solves_problems(
         f"pretrained={folder},dtype={_dtype()},enforce_eager=True,gpu_memory_utilization=0.3,"
         "max_model_len=2048"
     )
-    got = _lm_eval(
+    results = _lm_eval(
         "vllm",
         args,
         tmp_path,
@@ -120,10 +135,18 @@ def test_lm_eval_vllm_backend_with_the_embedded_policy_solves_problems(
         limit=2,
         repeats=4,
         extra_env={"VLLM_ENABLE_V1_MULTIPROCESSING": "0", "VLLM_CPU_KVCACHE_SPACE": "2"},
+        livecodebench=True,
     )
+    got = results["humaneval_plus_rm"]
     # HumanEval/0-1 are easy: a real 0.5B coder solves most samples (0.675 on problems 0-4, FACTS).
     assert got["pass@1,plain"] >= 0.4, got
     assert got["pass@n,oracle"] >= got["pass@1,rerank-coderm"] >= got["pass@1,plain"] - 0.34, got
+    # livecodebench_rm in the same pass: LiveCodeBench's prompt, extraction and grader. The 0.5B model
+    # solves the functional palindrome problem (4 of 4 samples here) and rarely A + B on stdin (it
+    # tends to forget to print); both problems are easy.
+    lcb = results["livecodebench_rm"]
+    assert lcb["pass@n,oracle"] >= 0.5 and lcb["pass@n_easy,oracle"] == lcb["pass@n,oracle"], lcb
+    assert lcb["pass@n,oracle"] >= lcb["pass@1,rerank-coderm"] >= 0.0 and "pass@1,first" in lcb, lcb
 
 
 def test_lm_eval_hf_backend_with_the_embedded_policy_solves_problems(
@@ -140,7 +163,7 @@ def test_lm_eval_hf_backend_with_the_embedded_policy_solves_problems(
         extra_env={},
         # lm-eval's "auto" probes batch sizes with full-vocabulary logits: killed for memory here
         batch_size="4",
-    )
+    )["humaneval_plus_rm"]
     assert got["pass@1,plain"] >= 0.25 and got["pass@n,oracle"] >= got["pass@1,plain"], got
 
 

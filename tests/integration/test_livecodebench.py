@@ -419,7 +419,7 @@ def test_tests_are_generated_per_problem_kind_and_rerank(
     stdio_prompt = writer.prompts[0][0]["content"]  # type: ignore[index]
     assert "reads standard input" in stdio_prompt and "stdin problem abc100_c" in stdio_prompt
     unit_prompt = writer.prompts[1][0]["content"]  # type: ignore[index]
-    assert "### question\nfunctional problem lc_palin" in unit_prompt
+    assert "### question\n" + lcb_fixture.STATEMENTS["lc_palin"] in unit_prompt
     assert "class Solution:\n    def isPalindrome(self, s):\n        pass" in unit_prompt
     rows = read_tests(out)
     io = [json.loads(r.test) for r in rows if r.task_id == "abc100_c"]
@@ -481,7 +481,7 @@ def test_policy_samples_use_livecodebench_prompt_and_extraction(
     system, user = seen[0]  # type: ignore[misc]
     assert system["role"] == "system" and "expert Python programmer" in system["content"]
     assert user["content"].startswith(
-        "### Question:\nstdin problem abc100_a\n\n### Format: Read the inputs from stdin"
+        f"### Question:\n{lcb_fixture.STATEMENTS['abc100_a']}\n\n### Format: Read the inputs from stdin"
     )
     assert "```python\nclass Solution:\n    def isPalindrome(self, s):\n" in seen[1][1]["content"]  # type: ignore[index]
     cands = read_samples(out, ds)
