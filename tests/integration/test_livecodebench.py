@@ -492,3 +492,55 @@ def test_policy_samples_use_livecodebench_prompt_and_extraction(
     assert extract_code("no code") == "" and extract_code("```\na\n```\n```py\nb\n```") == "b"
     sidecar = json.loads((tmp_path / "samples.generations.jsonl").read_text().splitlines()[0])
     assert sidecar["dataset"] == "livecodebench"
+
+
+def test_evaluate_reports_livecodebench_eval_all_and_pass_at_k_per_difficulty(
+    fixture_file: tuple[Path, list], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from rerankeval.cli.main import _register
+    from rerankeval.cli.main import cli as main
+
+    _register()
+    monkeypatch.setenv("RERANKEVAL_CACHE_DIR", str(tmp_path / "cache"))
+    path, progs = fixture_file
+    code = {(q, k): c for q, k, c in progs}
+    kinds = ("correct", "wrong", "crash", "extra", "correct")
+    problems = ("abc100_a", "abc100_c", "lc_palin")  # easy stdin, medium stdin, easy functional
+    samples = tmp_path / "s.jsonl"
+    samples.write_text(
+        "".join(
+            json.dumps({"question_id": q, "code_list": [code[(q, k)] for k in kinds]}) + "\n"
+            for q in problems
+        )
+    )
+    args = ["evaluate", "--dataset", "livecodebench", "--dataset-path", str(path), "--samples", str(samples),
+            "--timeout", "1", "--parallel", "2"]  # fmt: skip
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    rows = json.loads((tmp_path / "s_eval_all.json").read_text())
+    assert [r["question_id"] for r in rows] == list(problems)
+    ds = load_dataset(path)
+    for r in rows:
+        want = grade(
+            ds.problems, [(r["question_id"], c) for c in r["code_list"]], dataset_hash=ds.hash, timeout_s=1
+        )
+        assert r["results"] == want and r["graded_list"] == [passed(x) for x in want]
+    # abc100_a: correct, extra (prints 'debug' first) fails; abc100_c: extra passes (equal as decimals)
+    assert [r["graded_list"] for r in rows] == [
+        [True, False, False, False, True],
+        [True, False, False, True, True],
+        [True, False, False, True, True],
+    ]
+    m = json.loads((tmp_path / "s_eval.json").read_text())
+    assert m["all"]["pass@1"] == pytest.approx((2 / 5 + 3 / 5 + 3 / 5) / 3)
+    assert m["all"]["pass@5"] == 1.0 and "pass@10" not in m["all"]
+    assert m["easy"]["pass@1"] == pytest.approx((2 / 5 + 3 / 5) / 2) and m["easy"]["problems"] == 2
+    assert m["medium"]["pass@1"] == pytest.approx(3 / 5) and "hard" not in m
+    assert "easy (2 problems): pass@1 0.500" in res.output
+    # a second run refuses to overwrite; EvalPlus's options are refused by name
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code != 0 and "exists. Pass --overwrite" in again.output
+    bad = CliRunner().invoke(main, [*args, "--overwrite", "--base-only"])
+    assert bad.exit_code != 0 and "--base-only apply to HumanEval+ / MBPP+" in bad.output

@@ -1,4 +1,5 @@
-"""``rerankeval evaluate``: EvalPlus-identical verdicts for a samples file, in the sandbox."""
+"""``rerankeval evaluate``: a samples file judged by the benchmark's own grader, in the sandbox:
+EvalPlus-identical verdicts for HumanEval+ / MBPP+, LiveCodeBench-identical ones for LiveCodeBench."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import click
 
-from rerankeval.cli._params import Finite
+from rerankeval.cli._params import Finite, check_window, dataset_options
 from rerankeval.errors import InputError, RunExistsError, RunWriteError
 from rerankeval.runs import (
     MIN_FREE_BYTES,
@@ -67,21 +68,26 @@ def read_verdicts(journal: Path, keys: set[str]) -> dict[str, dict[str, Any]]:
 
 
 @click.command()
-@click.option(
-    "--dataset", type=click.Choice(["humaneval", "mbpp"]), required=True, help="HumanEval+ or MBPP+."
-)
+@dataset_options("HumanEval+, MBPP+ or LiveCodeBench (code generation).")
 @click.option(
     "--samples",
     type=click.Path(path_type=Path),
     required=True,
-    help="EvalPlus samples: JSONL with task_id + solution|completion, or a folder of <task>/<n>.py.",
+    help="EvalPlus samples: JSONL with task_id + solution|completion, or a folder of <task>/<n>.py; "
+    "LiveCodeBench: also question_id + code lines, or its code_list rows.",
 )
 @click.option(
     "--dataset-path",
     type=click.Path(path_type=Path),
     default=None,
     help="EvalPlus release file (default: $HUMANEVAL_OVERRIDE_PATH / $MBPP_OVERRIDE_PATH, else "
-    "EvalPlus's download).",
+    "EvalPlus's download); LiveCodeBench: a JSONL/Parquet file in the hub dataset's schema.",
+)
+@click.option(
+    "--timeout",
+    type=click.IntRange(min=1),
+    default=None,
+    help="LiveCodeBench: per-test time limit in whole seconds (its default: 6).",
 )
 @click.option(
     "--parallel", type=click.IntRange(min=1), default=None, help="Worker processes (default: all cores)."
@@ -137,8 +143,12 @@ def read_verdicts(journal: Path, keys: set[str]) -> dict[str, dict[str, Any]]:
 )
 def evaluate(
     dataset: str,
+    release: str,
+    start_date: str | None,
+    end_date: str | None,
     samples: Path,
     dataset_path: Path | None,
+    timeout: int | None,
     parallel: int | None,
     base_only: bool,
     test_details: bool,
@@ -152,11 +162,16 @@ def evaluate(
     overwrite: bool,
     resume: bool,
 ) -> None:
-    """Judge EvalPlus samples (base and plus inputs) and print pass@k as EvalPlus does.
+    """Judge samples with the benchmark's own grader and print pass@k as the benchmark does.
 
-    Writes the results in EvalPlus 0.3.1's own schema, so existing EvalPlus tooling reads them.
-    Each verdict is appended to ``<results>.verdicts.jsonl`` as it completes (removed once the
-    results are written): after a crash, Ctrl-C or a full disk, ``--resume`` keeps them.
+    HumanEval+ / MBPP+: base and plus inputs; the results in EvalPlus 0.3.1's own schema, so existing
+    EvalPlus tooling reads them. Each verdict is appended to ``<results>.verdicts.jsonl`` as it
+    completes (removed once the results are written): after a crash, Ctrl-C or a full disk,
+    ``--resume`` keeps them.
+
+    LiveCodeBench: its grader's verdicts; per problem the rows of its runner's ``*_eval_all.json``
+    (default ``<samples>_eval_all.json``), and pass@k overall and per difficulty. A re-run reuses the
+    verdicts already computed (the result cache).
     """
     from tqdm import tqdm
 
@@ -174,6 +189,36 @@ def evaluate(
 
     if resume and overwrite:
         raise click.UsageError("--resume and --overwrite exclude each other")
+    if dataset == "livecodebench":
+        evalplus_only = {
+            "--base-only": base_only,
+            "--test-details": test_details,
+            "--no-evalplus-quirks": no_evalplus_quirks,
+            "--resume": resume,
+            "--min-time-limit": min_time_limit != 1.0,
+            "--gt-time-limit-factor": gt_time_limit_factor != 4.0,
+        }
+        misplaced = [flag for flag, on in evalplus_only.items() if on]
+        if misplaced:
+            raise click.UsageError(
+                f"{', '.join(misplaced)} apply to HumanEval+ / MBPP+; LiveCodeBench's limit is --timeout"
+            )
+        _evaluate_livecodebench(
+            samples,
+            dataset_path,
+            (release, start_date, end_date),
+            timeout,
+            parallel,
+            executor_kind,
+            ray_address,
+            not no_cache,
+            out,
+            overwrite,
+        )
+        return
+    check_window(dataset, release, start_date, end_date)
+    if timeout is not None:
+        raise click.UsageError("--timeout applies to --dataset livecodebench (EvalPlus: --min-time-limit)")
     result_path = out or default_results_path(samples)
     journal = verdict_journal(result_path)
     for flag, given in (("--samples", samples), ("--dataset-path", dataset_path)):
@@ -268,3 +313,93 @@ def evaluate(
         for k, v in summary["plus"].items():
             click.echo(f"{k}:\t{v:.3f}")
     click.echo(f"results: {result_path}  ({len(rows)} samples, {time.monotonic() - t0:.1f}s)")
+
+
+def _evaluate_livecodebench(
+    samples: Path,
+    dataset_path: Path | None,
+    window: tuple[str, str | None, str | None],
+    timeout: int | None,
+    parallel: int | None,
+    executor_kind: str,
+    ray_address: str | None,
+    cache: bool,
+    out: Path | None,
+    overwrite: bool,
+) -> None:
+    """``evaluate --dataset livecodebench`` (see :mod:`rerankeval_livecodebench.evaluate`)."""
+    from tqdm import tqdm
+
+    from rerankeval.sandbox import make_executor
+    from rerankeval_livecodebench import load_dataset
+    from rerankeval_livecodebench.evaluate import eval_all, summary
+    from rerankeval_livecodebench.grader import DEFAULT_TIMEOUT_S, PRELOAD
+    from rerankeval_livecodebench.samples import read_samples
+
+    if not samples.is_file():
+        raise InputError.at(samples, None, "samples file not found", "Pass a JSONL samples file")
+    stem = samples.name[: -len(".jsonl")] if samples.name.endswith(".jsonl") else samples.name
+    result_path = out or samples.with_name(stem + "_eval_all.json")
+    metrics_path = result_path.with_name(
+        (
+            result_path.name[: -len("_eval_all.json")]
+            if result_path.name.endswith("_eval_all.json")
+            else result_path.stem
+        )
+        + "_eval.json"
+    )
+    for path in (result_path, metrics_path):
+        if os.path.realpath(path) in {os.path.realpath(p) for p in (samples, dataset_path) if p is not None}:
+            raise InputError(
+                f"{path} is an input of this evaluation, so it would overwrite it. Pass another --out"
+            )
+        if path.exists() and not overwrite:
+            raise RunExistsError(
+                f"{path} exists. Pass --overwrite to recompute it (verdicts are cached), or --out "
+                "to write elsewhere"
+            )
+    ds = load_dataset(dataset_path, release=window[0], start_date=window[1], end_date=window[2])
+    candidates = read_samples(samples, ds)
+    if not candidates:
+        raise InputError.at(
+            samples, None, "no sample of this dataset's problems", "Check the file and the window"
+        )
+    t0 = time.monotonic()
+    executor = make_executor(executor_kind, parallel, ray_address, PRELOAD)
+    try:
+        with tqdm(total=len(candidates), unit="program", desc="evaluate", disable=None) as bar:
+            rows = eval_all(
+                ds,
+                candidates,
+                timeout_s=timeout or DEFAULT_TIMEOUT_S,
+                executor=executor,
+                cache=cache,
+                progress=bar.update,
+            )
+    finally:
+        executor.close()
+    metrics = summary(rows)
+    metrics["timeout_s"] = timeout or DEFAULT_TIMEOUT_S
+    metrics["dataset"] = {"source": ds.source, "hash": ds.hash, "window": list(ds.window)}
+    try:
+        result_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise write_error(result_path.parent, e) from None
+    write_json_atomic(result_path, rows)
+    write_json_atomic(metrics_path, metrics)
+    if len(rows) < len(ds.problems):
+        click.echo(
+            f"note: samples cover {len(rows)} of {len(ds.problems)} problems; pass@k is over those problems",
+            err=True,
+        )
+    for group in ("all", "easy", "medium", "hard"):
+        if group in metrics:
+            figures = {k: v for k, v in metrics[group].items() if k.startswith("pass@")}
+            label = (
+                "livecodebench" if group == "all" else f"  {group} ({metrics[group]['problems']} problems)"
+            )
+            click.echo(f"{label}: " + "  ".join(f"{k} {v:.3f}" for k, v in figures.items()))
+    click.echo(
+        f"results: {result_path}, {metrics_path.name}  ({len(candidates)} samples, "
+        f"{time.monotonic() - t0:.1f}s)"
+    )
