@@ -193,3 +193,10 @@ def test_assert_tests_are_refused_for_livecodebench(inputs: dict[str, Any]) -> N
 def test_a_missing_dataset_file_is_named(inputs: dict[str, Any], tmp_path: Path) -> None:
     with pytest.raises(InputError, match="dataset_path names a missing livecodebench dataset file"):
         evaluate({**inputs["metadata"], "dataset_path": str(tmp_path / "nope.jsonl")}, inputs["programs"])
+
+
+def test_the_reward_model_filter_ranks_livecodebench_candidates(inputs: dict[str, Any]) -> None:
+    res, _ = evaluate({**inputs["metadata"], "rm": "oracle-labels"}, inputs["programs"])
+    got = res["results"]["livecodebench_rm"]
+    assert got["pass@1,rerank-rm"] == 1.0 and got["rm_auc,rerank-rm"] == 1.0  # the labels as a reward
+    assert got["pass@1_medium,rerank-rm"] == 1.0
