@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rerankeval.core.metrics import oracle_pass_at_n, plain_pass_at_1, reranked_pass_at_1
 from rerankeval.core.rerank import Ranking
 from rerankeval.core.rm_metrics import ScoredProblem
 from rerankeval.core.rm_quality import QualityConfig, rm_quality
@@ -39,12 +40,43 @@ def scored_problems(
     return out
 
 
-def _rates(count: float, n_labelled: int, n_benchmark: int) -> dict[str, float]:
+def _rates(count: float, rate: float, n_labelled: int, n_benchmark: int) -> dict[str, float]:
+    """A resolved count with its rate over the labelled instances (from the engine's metric) and
+    over the whole benchmark file."""
     return {
         "resolved": count,
-        "rate_labelled": count / n_labelled if n_labelled else math.nan,
+        "rate_labelled": rate if n_labelled else math.nan,
         "rate_benchmark": count / n_benchmark if n_benchmark else math.nan,
     }
+
+
+def _golds(groups: Mapping[str, Sequence[SweCandidate]], labels: Mapping[Key, bool]) -> dict[str, list[bool]]:
+    """Per fully labelled instance, its candidates' labels in candidate order."""
+    return {iid: [labels[(iid, c.index)] for c in groups[iid]] for iid in fully_labelled(groups, labels)}
+
+
+def _pick_rates(
+    golds: Mapping[str, Sequence[bool]], rankings: Mapping[str, Ranking], n_benchmark: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Rates of the written pick (the lowest index among the tied) and of a uniform pick among the
+    tied (the engine's reranked pass@1)."""
+    ranked = [rankings[iid] for iid in golds]
+    g = list(golds.values())
+    picks = [Ranking(r.scores, (r.pick,)) for r in ranked]
+    n = len(g)
+    pick = _rates(
+        sum(float(x[r.pick]) for r, x in zip(ranked, g, strict=True)),
+        reranked_pass_at_1(picks, g),
+        n,
+        n_benchmark,
+    )
+    expected = _rates(
+        sum(r.expected_accuracy(x) for r, x in zip(ranked, g, strict=True)),
+        reranked_pass_at_1(ranked, g),
+        n,
+        n_benchmark,
+    )
+    return pick, expected
 
 
 def selection_metrics(
@@ -57,17 +89,15 @@ def selection_metrics(
 
     ``rerank`` scores the written pick (lowest index among the tied); ``rerank_expected`` a
     uniform pick among the tied; ``first`` the first candidate; ``random`` a uniform pick;
-    ``oracle`` any resolved candidate; ``runs`` each run alone (its candidate, if any).
+    ``oracle`` any resolved candidate; ``runs`` each run alone (its candidate, if any). The rates
+    over the labelled instances are the engine's metrics (:mod:`rerankeval.core.metrics`).
     """
-    ids = fully_labelled(groups, labels)
-    n = len(ids)
-
-    def lab(iid: str, i: int) -> bool:
-        return labels[(iid, groups[iid][i].index)]
-
-    pick, expected = _resolved(groups, rankings, labels)
+    golds = _golds(groups, labels)
+    g = list(golds.values())
+    n = len(g)
+    pick, expected = _pick_rates(golds, rankings, n_benchmark)
     runs: dict[str, float] = {}
-    for iid in ids:
+    for iid in golds:
         for c in groups[iid]:
             runs.setdefault(c.run, 0.0)
         for run in {c.run for c in groups[iid]}:
@@ -76,28 +106,13 @@ def selection_metrics(
     return {
         "n_instances_labelled": n,
         "n_instances_benchmark": n_benchmark,
-        "rerank": _rates(pick, n, n_benchmark),
-        "rerank_expected": _rates(expected, n, n_benchmark),
-        "first": _rates(sum(lab(i, 0) for i in ids), n, n_benchmark),
-        "random": _rates(
-            sum(sum(lab(i, j) for j in range(len(groups[i]))) / len(groups[i]) for i in ids), n, n_benchmark
-        ),
-        "oracle": _rates(sum(any(lab(i, j) for j in range(len(groups[i]))) for i in ids), n, n_benchmark),
-        "runs": {r: _rates(v, n, n_benchmark) for r, v in sorted(runs.items())},
+        "rerank": pick,
+        "rerank_expected": expected,
+        "first": _rates(sum(float(x[0]) for x in g), plain_pass_at_1([x[:1] for x in g]), n, n_benchmark),
+        "random": _rates(sum(sum(x) / len(x) for x in g), plain_pass_at_1(g), n, n_benchmark),
+        "oracle": _rates(sum(float(any(x)) for x in g), oracle_pass_at_n(g), n, n_benchmark),
+        "runs": {r: _rates(v, v / n if n else math.nan, n, n_benchmark) for r, v in sorted(runs.items())},
     }
-
-
-def _resolved(
-    groups: Mapping[str, Sequence[SweCandidate]], rankings: Mapping[str, Ranking], labels: Mapping[Key, bool]
-) -> tuple[float, float]:
-    """Resolved instances among the fully labelled ones: of the written pick, and expected of a
-    uniform pick among the tied."""
-    pick = expected = 0.0
-    for iid in fully_labelled(groups, labels):
-        gold = [labels[(iid, c.index)] for c in groups[iid]]
-        pick += gold[rankings[iid].pick]
-        expected += rankings[iid].expected_accuracy(gold)
-    return pick, expected
 
 
 def reranker_metrics(
@@ -108,11 +123,11 @@ def reranker_metrics(
 ) -> dict[str, dict[str, dict[str, float]]]:
     """Per reranker: resolved counts and rates of its written pick (``pick``) and of a uniform pick
     among its tied candidates (``expected``), over the fully labelled instances."""
-    n = len(fully_labelled(groups, labels))
+    golds = _golds(groups, labels)
     out = {}
     for label, ranked in rankings.items():
-        pick, expected = _resolved(groups, ranked, labels)
-        out[label] = {"pick": _rates(pick, n, n_benchmark), "expected": _rates(expected, n, n_benchmark)}
+        pick, expected = _pick_rates(golds, ranked, n_benchmark)
+        out[label] = {"pick": pick, "expected": expected}
     return out
 
 
