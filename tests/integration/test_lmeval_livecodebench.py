@@ -200,3 +200,60 @@ def test_the_reward_model_filter_ranks_livecodebench_candidates(inputs: dict[str
     got = res["results"]["livecodebench_rm"]
     assert got["pass@1,rerank-rm"] == 1.0 and got["rm_auc,rerank-rm"] == 1.0  # the labels as a reward
     assert got["pass@1_medium,rerank-rm"] == 1.0
+
+
+class ScriptedTestWriter:
+    """Writes input/output cases for the stdin prompt and a unittest class for functional problems."""
+
+    spec = "vllm:scripted-lcb-tests"
+
+    def generate_detailed(self, prompts: list[Any], n: int = 1, **kw: Any) -> list[Any]:
+        from rerankeval.generation.base import Completions
+
+        out = []
+        for p in prompts:
+            text = p[0]["content"] if isinstance(p, list) else str(p)
+            if "### Input" in text:  # the stdio prompt
+                gen = "### Input\n```\n10\n```\n### Output\n```\n0.1\n```\n### Input\n8\n### Output\n0.125\n"
+            else:
+                gen = (
+                    "```python\nimport unittest\n\nclass TestPal(unittest.TestCase):\n"
+                    "    def test_a(self):\n        self.assertTrue(Solution().isPalindrome('aba'))\n"
+                    "    def test_b(self):\n        self.assertFalse(Solution().isPalindrome('ab'))\n```"
+                )
+            out.append(Completions(tuple(gen for _ in range(n)), prompt_tokens=10, completion_tokens=20 * n))
+        return out
+
+    def generate(self, prompts: list[Any], **kw: Any) -> list[list[str]]:
+        return [list(c.texts) for c in self.generate_detailed(prompts, **kw)]
+
+
+def test_tests_generated_on_the_fly_per_problem_kind_rerank_livecodebench(
+    inputs: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """test_generator with the default test_style auto: stdio cases for the stdin problem, a unittest
+    class for the functional one, generated once into the tests cache and run through the matrix."""
+    from rerankeval.unittests.artifact import read_tests
+
+    writer = ScriptedTestWriter()
+    monkeypatch.setattr("rerankeval.generation.load_generator", lambda spec, **kw: writer)
+    meta = {k: v for k, v in inputs["metadata"].items() if k != "tests"}
+    meta |= {"test_generator": writer.spec, "n_tests": 2, "tests_cache": str(tmp_path / "tests")}
+    res, _ = evaluate(meta, inputs["programs"])
+    generated = [
+        p for p in (tmp_path / "tests").glob("livecodebench_*.jsonl") if ".generations." not in p.name
+    ]
+    assert len(generated) == 1
+    assert {r.style for r in read_tests(generated[0])} == {"stdio", "unittest"}
+    rows = {
+        s["doc"]["task_id"]: parse_row(s["filtered_resps"][0])
+        for s in res["samples"]["livecodebench_rm"]
+        if s["filter"] == "rerank-coderm"
+    }
+    # abc100_c: round(.., 1) passes 10 -> 0.1 only; correct and extra pass both cases
+    assert [c["tests_passed"] for c in rows["abc100_c"]["candidates"]] == [2, 0, 4, 4]  # count 2 each
+    # lc_palin: one TestCase class is one test (CodeRM's unit); `return True` fails its test_b, and
+    # `s[0] == s[-1]` crashes only on "" (not tested here)
+    assert [c["tests_passed"] for c in rows["lc_palin"]["candidates"]] == [0, 2, 2, 2]
+    got = res["results"]["livecodebench_rm"]
+    assert got["pass@1,rerank-coderm"] == pytest.approx((1.0 + 2 / 3) / 2)
