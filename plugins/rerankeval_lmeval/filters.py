@@ -29,6 +29,7 @@ from typing import Any
 from lm_eval.api.filter import Filter
 
 from rerankeval.core.rerank import Ranking
+from rerankeval.errors import InputError
 from rerankeval_lmeval.session import Evaluation, RerankSession, get_session
 
 log = logging.getLogger(__name__)
@@ -162,29 +163,37 @@ class Rerank(_SessionFilter):
         session: str | None = None,
         reranker: str = "coderm",
         reranker_args: Mapping[str, Any] | None = None,
+        label: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(session=session, **kwargs)
         self.reranker = reranker
         self.reranker_args = dict(reranker_args or {})
+        self.label = label or reranker
 
     def rows(self, ev: Evaluation) -> list[dict[str, Any]]:
-        rankings = self.session.rankings(ev, self.reranker, self.reranker_args)
-        probs = self.session.probabilities(ev, self.reranker, self.reranker_args)
-        return [self._row(ev, d, r, probs[d] if probs else None) for d, r in enumerate(rankings)]
+        if self.label not in ev.rankings:
+            raise InputError(
+                f"filter {self.label!r} is not one of the task's rerankers ({', '.join(ev.rankings)}): "
+                "a Rerank filter must be listed in the task's filter_list"
+            )
+        probs = ev.probs.get(self.label)
+        return [
+            self._row(ev, d, r, probs[d] if probs else None) for d, r in enumerate(ev.rankings[self.label])
+        ]
 
     def _row(
         self, ev: Evaluation, d: int, ranking: Ranking, probs: tuple[float, ...] | None
     ) -> dict[str, Any]:
         golds = ev.golds[d]
-        matrix = ev.matrices.get(ev.task_ids[d]) if ev.matrices is not None else None
+        tests = ev.tests_passed.get(ev.task_ids[d])
         cands = []
         for i in range(len(golds)):
             row = _candidate_row(ev, d, i) | {"reward": _json_float(ranking.scores[i])}
             if probs is not None:
                 row["prob"] = _json_float(probs[i])
-            if matrix is not None:
-                row |= {"tests_passed": matrix.n_passed(i), "n_tests": len(matrix.test_ids)}
+            if tests is not None:
+                row |= {"tests_passed": tests[0][i], "n_tests": tests[1]}
             cands.append(row)
         pick = ranking.pick if ranking.chosen else None
         return {

@@ -26,6 +26,10 @@ metadata key        environment variable          meaning
 ``prompt_style``    ``RERANKEVAL_PROMPT_STYLE``   ``instruct`` (default) or ``complete`` (see below)
 ``pass_at_k``       ``RERANKEVAL_PASS_AT_K``      ks of the unbiased pass@k the ``plain`` filter reports
                                                   beside pass@1 (default ``1/10/100``; those <= N)
+``run_dir``         ``RERANKEVAL_RUN_DIR``        keep the engine's run directory as ``DIR/<task>``
+                                                  (default: a temporary one, removed at exit)
+``bootstrap``       ``RERANKEVAL_BOOTSTRAP``      bootstrap replicates of the confidence intervals in
+                                                  the run's ``metrics.json`` (default 0: none)
 ==================  ============================  ===================================================
 
 ``seed_per_repeat``: lm-eval's OpenAI-compatible backends (``local-completions``,
@@ -81,6 +85,8 @@ ENV = {
     "dedupe_tests": "RERANKEVAL_DEDUPE_TESTS",
     "prompt_style": "RERANKEVAL_PROMPT_STYLE",
     "pass_at_k": "RERANKEVAL_PASS_AT_K",
+    "run_dir": "RERANKEVAL_RUN_DIR",
+    "bootstrap": "RERANKEVAL_BOOTSTRAP",
 }
 PROMPT_STYLES = ("instruct", "complete")
 #: The unit-test styles each dataset's tests can be written in; the first is the default.
@@ -115,6 +121,8 @@ class TaskOptions:
         prompt_style: ``instruct`` or ``complete`` (see the module docstring).
         pass_at_k: The ks of the unbiased pass@k over the N repeats, separated by ``/`` (lm-eval's
             ``--metadata`` splits on commas), ``,`` or ``;`` (see :attr:`ks`).
+        run_dir: Folder that keeps the engine's run directory of each task (None: a temporary one).
+        bootstrap: Bootstrap replicates of the run's confidence intervals (0: none).
     """
 
     dataset: str
@@ -133,6 +141,8 @@ class TaskOptions:
     api_backend: bool = False
     prompt_style: str = "instruct"
     pass_at_k: str = "1/10/100"
+    run_dir: str | None = None
+    bootstrap: int = 0
 
     @property
     def ks(self) -> tuple[int, ...]:
@@ -192,6 +202,8 @@ class TaskOptions:
                 f"test_time_limit={self.test_time_limit}: need a finite number of seconds > 0. "
                 "Pass test_time_limit=S, e.g. 0.25"
             )
+        if self.bootstrap < 0:
+            raise InputError(f"bootstrap={self.bootstrap}: need 0 (no intervals) or more replicates")
         if self.workers is not None and self.workers < 1:
             raise InputError(f"workers={self.workers}: need at least 1 sandbox worker. Pass workers=K >= 1")
         if self.prompt_style not in PROMPT_STYLES:
@@ -298,7 +310,7 @@ def check_keys(metadata: Mapping[str, Any]) -> None:
             )
 
 
-_INT = {"repeats", "n_tests", "workers", "seed"}
+_INT = {"repeats", "n_tests", "workers", "seed", "bootstrap"}
 _FLOAT = {"test_time_limit"}
 
 

@@ -30,6 +30,7 @@ from lm_eval.api.instance import Instance
 from lm_eval.api.task import ConfigurableTask
 
 from rerankeval.errors import InputError
+from rerankeval.pipeline.config import RerankerChoice
 from rerankeval_lmeval import data
 from rerankeval_lmeval.batching import find_model, serial_advice
 from rerankeval_lmeval.filters import Rerank, _SessionFilter
@@ -92,6 +93,27 @@ def _bind_reward_model(cfg: dict[str, Any], rm: str | None) -> None:
             c["reranker_args"] = {"rm": rm, **dict(c.get("reranker_args") or {})}
         kept.append(entry)
     cfg["filter_list"] = kept
+
+
+def _reranker_choices(cfg: dict[str, Any]) -> list[RerankerChoice]:
+    """One engine reranker per ``Rerank`` filter, labelled with the filter's name (each filter
+    component is told its label)."""
+    out: list[RerankerChoice] = []
+    for entry in cfg.get("filter_list") or []:
+        comps = [
+            c
+            for c in entry.get("filter") or []
+            if isinstance(c.get("function"), type) and issubclass(c["function"], Rerank)
+        ]
+        for k, comp in enumerate(comps):
+            label = str(entry.get("name")) + (f"/{k + 1}" if k else "")
+            if any(c.label == label for c in out):
+                raise InputError(f"task {cfg.get('task')}: two filters are named {label!r}; name each once")
+            comp["label"] = label
+            out.append(
+                RerankerChoice(label, comp.get("reranker", "coderm"), dict(comp.get("reranker_args") or {}))
+            )
+    return out
 
 
 def _needs_tests(components: list[dict[str, Any]]) -> list[str]:
@@ -171,7 +193,8 @@ class RerankTask(ConfigurableTask):
         self._warned_greedy = False
         self._warned_serial = False
         self.rerank_options = options
-        self.rerank_session = RerankSession(options, metadata)
+        choices = _reranker_choices(cfg)
+        self.rerank_session = RerankSession(options, metadata, str(cfg.get("task")), choices)
         key = register_session(self.rerank_session, str(cfg.get("task")))
         for comp in components:
             comp["session"] = key

@@ -1,12 +1,11 @@
-"""Generated unit tests for the ``*_rm`` tasks: where they come from, and the pass matrices.
+"""Generated unit tests for the ``*_rm`` tasks: where they come from.
 
 Tests come from a tests artifact (``tests.jsonl``, see :mod:`rerankeval.unittests.artifact`):
 the one named by the ``tests`` option, or, with a ``test_generator`` instead, one generated for
 the whole dataset on first use and cached under ``tests_cache`` (default
 ``<rerankeval cache dir>/lmeval_tests``), keyed by dataset hash, generator spec and number of
-tests, so the next run (and every other policy model) reuses it. The pass matrix of every
-candidate against its problem's tests is built once, in the sandbox, batched over the whole task,
-with the same result cache as ``rerankeval rerank``.
+tests, so the next run (and every other policy model) reuses it. The engine's loop runs every
+candidate against its problem's tests (see :mod:`rerankeval_lmeval.session`).
 """
 
 from __future__ import annotations
@@ -16,17 +15,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rerankeval.core.rerank import PassMatrix
-from rerankeval.core.types import Candidate, content_hash
+from rerankeval.core.types import content_hash
 from rerankeval_lmeval.options import TaskOptions
 
 if TYPE_CHECKING:
     from rerankeval_lmeval.benchmarks import TaskBenchmark
-    from rerankeval_lmeval.session import Evaluation
 
 log = logging.getLogger(__name__)
 
-__all__ = ["generated_tests_path", "pass_matrices", "tests_path"]
+__all__ = ["generated_tests_path", "tests_path"]
 
 
 def generated_tests_path(options: TaskOptions, bench: TaskBenchmark) -> Path:
@@ -59,77 +56,3 @@ def tests_path(options: TaskOptions, bench: TaskBenchmark, task_ids: Sequence[st
 
     ensure_generated(path, options, bench, task_ids)
     return path
-
-
-def pass_matrices(options: TaskOptions, bench: TaskBenchmark, ev: Evaluation) -> dict[str, PassMatrix]:
-    """Every candidate of every document against its problem's generated tests, both as the
-    benchmark runs them (its adapter's ``matrix_program`` / ``matrix_test``, e.g. LiveCodeBench's
-    stdin cases).
-
-    A problem without tests gets a matrix with no columns (every unit-test reranker then ties all
-    candidates, i.e. scores the plain pass@1); the count is logged.
-
-    Raises:
-        InputError: Tests the benchmark cannot run (e.g. stdin cases for a function).
-    """
-    from rerankeval.cache import ResultCache
-    from rerankeval.pipeline import read_tests
-    from rerankeval.pipeline.inputs import matrix_view
-    from rerankeval.sandbox import LocalExecutor
-    from rerankeval.unittests.matrix import MatrixOptions, MatrixTask, build_matrices
-
-    path = tests_path(options, bench, ev.task_ids)
-    # The reading `rerankeval rerank` uses: same columns in the same order. A generated artifact can
-    # be empty (a weak generator wrote nothing that parses): every problem then has no tests.
-    empty = options.tests is None and (not path.exists() or not path.read_text(encoding="utf-8").strip())
-    by_task = (
-        {}
-        if empty
-        else read_tests(
-            path,
-            options.test_generator if options.tests else None,
-            options.dedupe_tests,
-            known=bench.adapter.problems,
-            dataset=bench.name,
-        )
-    )  # other datasets' tests are skipped
-    groups = {
-        tid: tuple(Candidate(tid, i, code) for i, code in enumerate(programs))
-        for tid, programs in zip(ev.task_ids, ev.programs, strict=True)
-    }
-    groups, tests = matrix_view(bench.adapter, groups, {t: by_task.get(t, []) for t in groups})
-    tasks = [
-        MatrixTask(
-            tid,
-            cands,
-            tuple(t.test_id for t in tests[tid]),
-            tuple(t.source for t in tests[tid]),
-        )
-        for tid, cands in groups.items()
-    ]
-    missing = sum(1 for t in tasks if not t.tests)
-    if missing:
-        log.warning(
-            "%d of %d problems have no tests in %s: their reranked score equals plain pass@1",
-            missing,
-            len(tasks),
-            path,
-        )
-    mopts = (
-        MatrixOptions()
-        if options.test_time_limit is None
-        else MatrixOptions(time_limit_s=options.test_time_limit)
-    )
-    log.info(
-        "%s: running %d candidates against the tests of %s",
-        bench.name,
-        sum(len(t.candidates) for t in tasks),
-        path,
-    )
-    executor = LocalExecutor(options.workers)
-    cache = ResultCache("passmatrix")
-    try:
-        return build_matrices(tasks, executor, options=mopts, cache=cache)
-    finally:
-        executor.close()
-        cache.close()

@@ -297,7 +297,8 @@ def test_a_failing_reward_model_stops_the_task_as_a_harness_fault(
     scorer = fault_runs.TextScorer(fault=fault, fault_after=0)
     monkeypatch.setattr("rerankeval.rerankers.reward_model.make_scorer", lambda spec, **kw: scorer)
     with pytest.raises(
-        HarnessFaultError, match="reward model .rm.*(failed|malformed).*Fix the model backend.*re-run lm_eval"
+        HarnessFaultError,
+        match="reward model .rerank-rm.*(failed|malformed).*Fix it .the model backend.*re-run lm_eval",
     ):
         evaluate({**inputs, "rm": "text"})
 
@@ -321,3 +322,27 @@ def test_plain_also_reports_the_unbiased_pass_at_k_up_to_the_repeats(inputs: dic
 def test_a_bad_pass_at_k_is_refused_naming_the_option(inputs: dict[str, Any]) -> None:
     with pytest.raises(InputError, match="pass_at_k='1/ten'"):
         load_task({**inputs, "pass_at_k": "1/ten"})
+
+
+def test_the_engine_run_directory_is_kept_with_run_dir(inputs: dict[str, Any], tmp_path: Path) -> None:
+    """The task runs the engine's loop; with run_dir its directory stays, holding rerank's files and
+    metrics (reward and unit-test quality) equal to lm-eval's figures."""
+    res, _ = evaluate({**inputs, "run_dir": str(tmp_path / "runs"), "bootstrap": 20})
+    run = tmp_path / "runs" / "humaneval_plus_rm"
+    for name in (
+        "run.json",
+        "gold.jsonl",
+        "matrix.jsonl",
+        "selections.jsonl",
+        "metrics.json",
+        "samples.jsonl",
+    ):
+        assert (run / name).is_file(), name
+    m = json.loads((run / "metrics.json").read_text())
+    got = res["results"]["humaneval_plus_rm"]
+    assert m["plus"]["plain_pass@1"] == pytest.approx(got["pass@1,plain"])
+    for label in ("first", "rerank-coderm", "rerank-codet"):
+        assert m["rerankers"][label]["plus"]["pass@1"] == pytest.approx(got[f"pass@1,{label}"]), label
+        assert m["rerankers"][label]["plus"]["ci_problems"]["B"] == 20 * 5
+    assert m["unit_test_quality"]["plus"]["n_tests"] == 5 and "rm_quality" in m
+    assert json.loads((run / "run.json").read_text())["status"] == "finished"

@@ -72,14 +72,34 @@ def make_draws(
     return out
 
 
-def rank_draw(reranker: Reranker, draw: Draw) -> dict[str, list[Ranking]]:
-    """Rankings per gold view. A reranker that reads gold (the oracle) ranks once per view."""
+def rank_draw(
+    reranker: Reranker, draw: Draw, label: str | None = None, fix: str | None = None
+) -> dict[str, list[Ranking]]:
+    """Rankings per gold view. A reranker that reads gold (the oracle) ranks once per view.
+
+    Raises:
+        HarnessFaultError: The reranker raised (a broken reranker is never read as a pick); the
+            message names it (``label``) and ``fix``.
+    """
+    from rerankeval.errors import HarnessFaultError, RerankEvalError
+
+    def rank(items: list[RerankItem]) -> list[Ranking]:
+        try:
+            return list(reranker.rank(items))
+        except RerankEvalError:
+            raise
+        except Exception as e:  # noqa: BLE001 - a reranker that breaks is the harness's fault
+            raise HarnessFaultError(
+                f"reranker '{label or reranker.name}' failed: {type(e).__name__}: {e}. "
+                + (fix or "Fix the reranker (or drop it) and re-run")
+            ) from e
+
     if "gold" in reranker.needs:
         return {
-            v: reranker.rank([replace(it, gold=g) for it, g in zip(draw.items, draw.golds[v], strict=True)])
+            v: rank([replace(it, gold=g) for it, g in zip(draw.items, draw.golds[v], strict=True)])
             for v in draw.golds
         }
-    rankings = reranker.rank(list(draw.items))
+    rankings = rank(list(draw.items))
     if len(rankings) != len(draw.items):
         raise RuntimeError(
             f"reranker '{reranker.name}' returned {len(rankings)} rankings for {len(draw.items)} problems"

@@ -63,6 +63,7 @@ def score_run(
     *,
     resume: bool = False,
     chunk: int | None = None,
+    fix: str | None = None,
 ) -> Scores:
     """Scores every candidate with every reward-model reranker and writes ``rm_scores.jsonl``.
 
@@ -76,6 +77,7 @@ def score_run(
         scoring: The ``(choice, reranker)`` pairs of :func:`scoring_rerankers`.
         resume: Keep the rows already in ``rm_scores.jsonl``.
         chunk: Candidates per model call (default :data:`CHUNK`).
+        fix: What a fault's message tells the user to do (default: fix and re-run with --resume).
 
     Returns:
         label -> problem_id -> ``(score, prob)`` per candidate.
@@ -109,7 +111,7 @@ def score_run(
                 file=sys.stderr,
             ) as bar:
                 for batch in _chunks(todo, chunk or CHUNK):
-                    scored = checked_score_items(choice.label, reranker, batch, bar.update)
+                    scored = checked_score_items(choice.label, reranker, batch, bar.update, fix)
                     for it, res in zip(batch, scored, strict=True):
                         for c, r in zip(it.candidates, res, strict=True):
                             if (it.problem_id, c.index) not in have:

@@ -287,6 +287,7 @@ def run_rerank(
     resume: bool = False,
     overwrite: bool = False,
     executor: Executor | None = None,
+    fix: str | None = None,
 ) -> RunResult:
     """Runs (or resumes) a rerank run and writes its directory.
 
@@ -297,6 +298,8 @@ def run_rerank(
         resume: Continue the run in ``cfg.out``, skipping finished rows.
         overwrite: Replace a run that exists in ``cfg.out``.
         executor: Sandbox executor with ``run(jobs, assets, progress)`` (default: a LocalExecutor).
+        fix: What a harness fault's message tells the user to do (default: fix it and re-run with
+            --resume); a host that calls the loop itself (lm-eval) says how to re-run there.
 
     Raises:
         InputError: Bad inputs, unknown problems, or a resume whose inputs changed.
@@ -346,7 +349,7 @@ def run_rerank(
         if run.previous is not None:
             _check_resume(run.previous, cfg, fingerprint)
         return _run(
-            cfg, bench, candidates, groups, tests, rerankers, specs, fingerprint, run, resume, executor
+            cfg, bench, candidates, groups, tests, rerankers, specs, fingerprint, run, resume, executor, fix
         )
 
 
@@ -368,6 +371,7 @@ def _run(
     run: RunDir,
     resume: bool,
     executor: Executor | None,
+    fix: str | None = None,
 ) -> RunResult:
     no_tests = sorted(set(groups) - set(tests)) if cfg.tests is not None else []
     if no_tests:
@@ -407,8 +411,8 @@ def _run(
             cfg, bench, *matrix_view(bench, groups, tests), executor, rerankers
         )
     scoring = scoring_rerankers(cfg.rerankers, rerankers)
-    scores = score_run(cfg.out, _items(bench, groups, {}), scoring, resume=resume) if scoring else {}
-    metrics = _evaluate(cfg, bench, groups, matrices, gold, rerankers, scores)
+    scores = score_run(cfg.out, _items(bench, groups, {}), scoring, resume=resume, fix=fix) if scoring else {}
+    metrics = _evaluate(cfg, bench, groups, matrices, gold, rerankers, scores, fix)
     if spent is not None:
         metrics["budget"] = spent
     write_json_atomic(cfg.out / "metrics.json", metrics)
@@ -451,6 +455,7 @@ def _evaluate(
     gold: dict[Key, Verdict],
     rerankers: Sequence[Reranker],
     scores: Scores,
+    fix: str | None = None,
 ) -> dict[str, Any]:
     pids = list(groups)
     items = _items(bench, groups, matrices)
@@ -491,7 +496,7 @@ def _evaluate(
             mine = draws_of(
                 [replace(it, rm_scores=tuple(s for s, _ in table[it.problem_id])) for it in items]
             )
-        rankings = [rank_draw(reranker, d) for d in mine]
+        rankings = [rank_draw(reranker, d, choice.label, fix) for d in mine]
         res = reranker_metrics(reranker, mine, rankings, base, bootstrap=cfg.bootstrap, seed=cfg.seed)
         out["rerankers"][choice.label] = {v: r.as_dict() for v, r in res.items()}
         per_problem[choice.label] = res[views[0]].per_problem
