@@ -369,37 +369,6 @@ def test_generated_tests_rank_livecodebench_candidates(
     assert res.exit_code != 0 and "stdin/stdout case, but the problem is functional" in res.output
 
 
-class _TestWriter:
-    """A scripted test writer: input/output blocks for stdin prompts, a unittest class for functions."""
-
-    spec = "vllm:scripted-lcb"
-
-    def __init__(self) -> None:
-        self.prompts: list[object] = []
-
-    def generate(self, prompts: list[object], **kw: object) -> list[list[str]]:
-        return [list(c.texts) for c in self.generate_detailed(prompts, **kw)]  # type: ignore[arg-type]
-
-    def generate_detailed(self, prompts: list[object], n: int = 1, **kw: object) -> list[object]:
-        from rerankeval.generation.base import Completions
-
-        self.prompts.extend(prompts)
-        out = []
-        for p in prompts:
-            text = p[0]["content"] if isinstance(p, list) else str(p)  # type: ignore[index]
-            if "### Input" in text:  # the stdio prompt
-                gen = "Tests.\n### Input\n```\n10\n```\n### Output\n```\n0.1\n```\n\n"
-                gen += "### Input\n8\n### Output\n0.125\n"
-            else:
-                gen = (
-                    "```python\nimport unittest\n\nclass TestPal(unittest.TestCase):\n"
-                    "    def test_a(self):\n        self.assertTrue(Solution().isPalindrome('aba'))\n"
-                    "    def test_b(self):\n        self.assertFalse(Solution().isPalindrome('ab'))\n```"
-                )
-            out.append(Completions(tuple(gen for _ in range(n)), prompt_tokens=10, completion_tokens=20 * n))
-        return out
-
-
 def test_tests_are_generated_per_problem_kind_and_rerank(
     fixture_file: tuple[Path, list], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -412,7 +381,7 @@ def test_tests_are_generated_per_problem_kind_and_rerank(
     path, progs = fixture_file
     ds = load_dataset(path)
     problems = [ds.problems[q].core() for q in ("abc100_c", "lc_palin")]
-    writer = _TestWriter()
+    writer = lcb_fixture.ScriptedTestWriter()
     out = tmp_path / "tests.jsonl"
     summary = generate_tests(problems, writer, out, GenerationConfig(style="auto", n=2, batch_problems=2))  # type: ignore[arg-type]
     assert summary.tests == 3

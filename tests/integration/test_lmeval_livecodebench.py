@@ -202,32 +202,6 @@ def test_the_reward_model_filter_ranks_livecodebench_candidates(inputs: dict[str
     assert got["pass@1_medium,rerank-rm"] == 1.0
 
 
-class ScriptedTestWriter:
-    """Writes input/output cases for the stdin prompt and a unittest class for functional problems."""
-
-    spec = "vllm:scripted-lcb-tests"
-
-    def generate_detailed(self, prompts: list[Any], n: int = 1, **kw: Any) -> list[Any]:
-        from rerankeval.generation.base import Completions
-
-        out = []
-        for p in prompts:
-            text = p[0]["content"] if isinstance(p, list) else str(p)
-            if "### Input" in text:  # the stdio prompt
-                gen = "### Input\n```\n10\n```\n### Output\n```\n0.1\n```\n### Input\n8\n### Output\n0.125\n"
-            else:
-                gen = (
-                    "```python\nimport unittest\n\nclass TestPal(unittest.TestCase):\n"
-                    "    def test_a(self):\n        self.assertTrue(Solution().isPalindrome('aba'))\n"
-                    "    def test_b(self):\n        self.assertFalse(Solution().isPalindrome('ab'))\n```"
-                )
-            out.append(Completions(tuple(gen for _ in range(n)), prompt_tokens=10, completion_tokens=20 * n))
-        return out
-
-    def generate(self, prompts: list[Any], **kw: Any) -> list[list[str]]:
-        return [list(c.texts) for c in self.generate_detailed(prompts, **kw)]
-
-
 def test_tests_generated_on_the_fly_per_problem_kind_rerank_livecodebench(
     inputs: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -235,7 +209,7 @@ def test_tests_generated_on_the_fly_per_problem_kind_rerank_livecodebench(
     class for the functional one, generated once into the tests cache and run through the matrix."""
     from rerankeval.unittests.artifact import read_tests
 
-    writer = ScriptedTestWriter()
+    writer = lcb_fixture.ScriptedTestWriter()
     monkeypatch.setattr("rerankeval.generation.load_generator", lambda spec, **kw: writer)
     meta = {k: v for k, v in inputs["metadata"].items() if k != "tests"}
     meta |= {"test_generator": writer.spec, "n_tests": 2, "tests_cache": str(tmp_path / "tests")}
