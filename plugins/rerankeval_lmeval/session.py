@@ -257,7 +257,7 @@ def _read_run(
         if v is not None:
             gold[(v.problem_id, v.index)] = v
     sel: dict[tuple[str, str], Ranking] = {}
-    for row in read_run_rows(out / "selections.jsonl"):
+    for row in read_run_rows(out / "selections.jsonl", missing_ok=True):
         if int(row.get("draw", 0)) == 0:
             sel[(str(row["reranker"]), str(row["problem_id"]))] = Ranking(
                 tuple(float(x) for x in row["scores"]), tuple(int(i) for i in row["chosen"])
