@@ -48,10 +48,6 @@ class TaskBenchmark:
     def name(self) -> str:
         return self.adapter.name
 
-    @property
-    def primary_view(self) -> str:
-        return next(iter(self.adapter.views))
-
 
 def _evalplus(name: str, path: str | None, style: str, workers: int | None) -> TaskBenchmark:
     from rerankeval_evalplus.benchmark import EvalPlusBenchmark

@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "ENV_PATH",
-    "LCB_KEYS",
     "METADATA_PATH",
     "dataset_path",
     "humanevalplus",
@@ -61,8 +60,6 @@ ENV_PATH = {
 }
 #: Metadata keys (``--metadata humaneval_path=...``); LiveCodeBench also reads ``dataset_path``.
 METADATA_PATH = {"humaneval": "humaneval_path", "mbpp": "mbpp_path", "livecodebench": "livecodebench_path"}
-#: LiveCodeBench's other metadata keys: the hub release and the contest-date window.
-LCB_KEYS = ("release", "start_date", "end_date")
 
 
 def dataset_path(name: str, metadata: dict[str, Any] | None = None) -> str | None:
