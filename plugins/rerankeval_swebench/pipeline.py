@@ -20,7 +20,7 @@ from typing import Any
 from rerankeval.core.rerank import Ranking, Reranker, RerankItem
 from rerankeval.core.rm_quality import QualityConfig
 from rerankeval.core.types import Candidate, content_hash
-from rerankeval.errors import InputError, PluginContractError
+from rerankeval.errors import InputError
 from rerankeval.generation.scoring import (
     ORACLE,
     Scorer,
@@ -30,6 +30,7 @@ from rerankeval.generation.scoring import (
     verifier_prompt_from_file,
 )
 from rerankeval.pipeline.config import RerankerChoice
+from rerankeval.pipeline.evaluate import checked_rank
 from rerankeval.rerankers.registry import load_reranker, reranker_spec
 from rerankeval.runs import JsonlAppender, read_run_rows, write_json_atomic
 from rerankeval_swebench.data import (
@@ -204,35 +205,9 @@ def _items(
 
 
 def _rank(choice: RerankerChoice, reranker: Reranker, items: Sequence[RerankItem]) -> dict[str, Ranking]:
-    """One reranker's ranking of every instance, checked against the contract.
-
-    Raises:
-        PluginContractError: A ranking per item is missing, or one has the wrong number of scores or
-            picks a position that does not exist.
-        HarnessFaultError: The reranker itself failed (never read as a pick).
-    """
-    from rerankeval.errors import HarnessFaultError, RerankEvalError
-
-    try:
-        got = list(reranker.rank(items))
-    except RerankEvalError:
-        raise
-    except Exception as e:  # noqa: BLE001 - a reranker that breaks is the harness's fault, not a pick
-        raise HarnessFaultError(
-            f"reranker '{choice.label}' failed: {type(e).__name__}: {e}. Fix the reranker (or drop it) and "
-            "re-run with --resume: the scores are kept"
-        ) from e
-    if len(got) != len(items):
-        raise PluginContractError(
-            f"reranker '{choice.label}' returned {len(got)} rankings for {len(items)} instances"
-        )
-    for it, r in zip(items, got, strict=True):
-        n = len(it.candidates)
-        if len(r.scores) != n or not r.chosen or any(not 0 <= i < n for i in r.chosen):
-            raise PluginContractError(
-                f"reranker '{choice.label}' ranked {it.problem_id} with "
-                f"{len(r.scores)} scores and picks {list(r.chosen)} for {n} candidates"
-            )
+    """One reranker's ranking of every instance (:func:`~rerankeval.pipeline.evaluate.checked_rank`)."""
+    fix = "Fix the reranker (or drop it) and re-run with --resume: the scores are kept"
+    got = checked_rank(reranker, items, choice.label, fix)
     return {it.problem_id: r for it, r in zip(items, got, strict=True)}
 
 

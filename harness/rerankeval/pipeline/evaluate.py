@@ -72,38 +72,59 @@ def make_draws(
     return out
 
 
-def rank_draw(
-    reranker: Reranker, draw: Draw, label: str | None = None, fix: str | None = None
-) -> dict[str, list[Ranking]]:
-    """Rankings per gold view. A reranker that reads gold (the oracle) ranks once per view.
+def checked_rank(
+    reranker: Reranker, items: Sequence[RerankItem], label: str | None = None, fix: str | None = None
+) -> list[Ranking]:
+    """``reranker.rank(items)``, checked against the reranker contract.
 
     Raises:
         HarnessFaultError: The reranker raised (a broken reranker is never read as a pick); the
             message names it (``label``) and ``fix``.
+        PluginContractError: Not one ranking per item, or a ranking with another number of scores
+            than the item has candidates, or a pick that is no candidate's position.
     """
-    from rerankeval.errors import HarnessFaultError, RerankEvalError
+    from rerankeval.errors import HarnessFaultError, PluginContractError, RerankEvalError
 
-    def rank(items: list[RerankItem]) -> list[Ranking]:
-        try:
-            return list(reranker.rank(items))
-        except RerankEvalError:
-            raise
-        except Exception as e:  # noqa: BLE001 - a reranker that breaks is the harness's fault
-            raise HarnessFaultError(
-                f"reranker '{label or reranker.name}' failed: {type(e).__name__}: {e}. "
-                + (fix or "Fix the reranker (or drop it) and re-run")
-            ) from e
+    name = label or reranker.name
+    try:
+        rankings = list(reranker.rank(items))
+    except RerankEvalError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a reranker that breaks is the harness's fault
+        raise HarnessFaultError(
+            f"reranker '{name}' failed: {type(e).__name__}: {e}. "
+            + (fix or "Fix the reranker (or drop it) and re-run")
+        ) from e
+    if len(rankings) != len(items):
+        raise PluginContractError(
+            f"reranker '{name}' returned {len(rankings)} rankings for {len(items)} problems"
+        )
+    for it, r in zip(items, rankings, strict=True):
+        n = len(it.candidates)
+        if len(r.scores) != n or not r.chosen or any(not 0 <= i < n for i in r.chosen):
+            raise PluginContractError(
+                f"reranker '{name}' ranked {it.problem_id} with {len(r.scores)} scores and picks "
+                f"{list(r.chosen)} for {n} candidates"
+            )
+    return rankings
 
+
+def rank_draw(
+    reranker: Reranker, draw: Draw, label: str | None = None, fix: str | None = None
+) -> dict[str, list[Ranking]]:
+    """Rankings per gold view (:func:`checked_rank`). A reranker that reads gold (the oracle) ranks
+    once per view."""
     if "gold" in reranker.needs:
         return {
-            v: rank([replace(it, gold=g) for it, g in zip(draw.items, draw.golds[v], strict=True)])
+            v: checked_rank(
+                reranker,
+                [replace(it, gold=g) for it, g in zip(draw.items, draw.golds[v], strict=True)],
+                label,
+                fix,
+            )
             for v in draw.golds
         }
-    rankings = rank(list(draw.items))
-    if len(rankings) != len(draw.items):
-        raise RuntimeError(
-            f"reranker '{reranker.name}' returned {len(rankings)} rankings for {len(draw.items)} problems"
-        )
+    rankings = checked_rank(reranker, draw.items, label, fix)
     return {v: rankings for v in draw.golds}
 
 
