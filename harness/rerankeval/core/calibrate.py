@@ -4,8 +4,12 @@ A reward model's probability (a verifier's P(YES), or a sigmoid of a scalar head
 calibrated: SWE-RM stresses that a reward used for RL must be. Two standard maps act on the
 score's logit ``z`` (``logit(prob)`` when the scorer gives a probability, else the raw score):
 
-* ``temperature``: ``p = sigmoid(z / T)`` (Guo et al. 2017), one parameter; keeps the ranking and
-  the 0.5 point, only sharpens or softens.
+* ``temperature``: ``p = sigmoid(z / T)`` (Guo et al. 2017), one parameter ``T > 0``; keeps the
+  ranking and the 0.5 point, only sharpens or softens. Where the log loss would want ``T <= 0``
+  (scores that rank backwards, or a scorer whose 0.5 point is far off: every probability above 0.5
+  while most candidates are wrong), the fit stops at the boundary, ``1/T`` = :data:`MIN_INVERSE_T`:
+  every probability near 0.5, the most a ranking-preserving map can do there; Platt scaling moves
+  the 0.5 point instead.
 * ``platt``: ``p = sigmoid(a * z + b)`` (Platt 1999), two parameters; also moves the 0.5 point
   (a verifier that says YES to everything needs ``b < 0``). A negative ``a`` is allowed: it means
   the scores rank backwards on the fitting problems.
@@ -38,6 +42,8 @@ Method = Literal["temperature", "platt"]
 METHODS: tuple[Method, ...] = ("temperature", "platt")
 _EPS = 1e-6
 _RIDGE = 1e-4
+#: The smallest ``a = 1/T`` of a temperature map (``T`` at most 1e6): temperature scaling keeps the ranking.
+MIN_INVERSE_T = 1e-6
 
 
 @dataclass(frozen=True)
@@ -151,15 +157,17 @@ def fit(zs: Sequence[float], labels: Sequence[bool], method: Method) -> Calibrat
             step_a, step_b = (hbb * ga - hab * gb) / det, (haa * gb - hab * ga) / det
         t = 1.0
         while t > 1e-12:
-            new = _objective(zs, ys, a - t * step_a, b - t * step_b)
+            na, nb = a - t * step_a, b - t * step_b
+            if method == "temperature":
+                na = max(na, MIN_INVERSE_T)  # projected step: T stays positive
+            new = _objective(zs, ys, na, nb)
             if new <= loss:
                 break
             t /= 2
         else:
             break
-        a, b = a - t * step_a, b - t * step_b
-        done = loss - new < 1e-13 and abs(t * step_a) + abs(t * step_b) < 1e-9
-        loss = new
+        done = loss - new < 1e-13 and abs(na - a) + abs(nb - b) < 1e-9
+        a, b, loss = na, nb, new
         if done:
             break
     return CalibrationMap(method, a, b)

@@ -54,6 +54,22 @@ def test_temperature_keeps_the_half_point_and_finds_the_temperature() -> None:
     assert m.apply(0.0) == 0.5
 
 
+@pytest.mark.parametrize(
+    "labels", [[False] * 6 + [True] * 2, [True, True, False, False, False, False, False, False]]
+)
+def test_temperature_never_turns_the_ranking_around(labels: list[bool]) -> None:
+    """A verifier that says YES to everything (every logit > 0) while most candidates are wrong, or
+    whose higher scores are the wrong ones: the log loss alone would pick T < 0, a map that reverses
+    the ranking. Temperature scaling stops at T > 0 (every probability near 0.5); Platt may flip."""
+    zs = [0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6]
+    m = fit(zs, labels, "temperature")
+    assert m.a > 0 and m.as_dict()["temperature"] > 0
+    probs = [m.apply(z) for z in zs]
+    assert probs == sorted(probs) and all(abs(p - 0.5) < 0.01 for p in probs)
+    unconstrained = fit(zs, labels, "platt")
+    assert log_loss([unconstrained.apply(z) for z in zs], labels) < log_loss(probs, labels)
+
+
 def test_the_fit_minimises_the_log_loss() -> None:
     cands = _synthetic(50, a=2.0, b=0.5, seed=3)
     zs, ys = [c.z for c in cands], [c.label for c in cands]
