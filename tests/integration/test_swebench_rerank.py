@@ -447,7 +447,9 @@ def test_a_committed_run_recomputes_from_its_candidates_files(tmp_path: Path) ->
 
 
 @pytest.mark.realdata
-@pytest.mark.parametrize("run", ["oracle-labels", "tiny-verifier-vllm", "tiny-head-vllm"])
+@pytest.mark.parametrize(
+    "run", ["oracle-labels", "tiny-verifier-vllm", "tiny-head-vllm", "qwen2.5-coder-1.5b-verifier"]
+)
 def test_the_committed_reference_runs_reproduce_from_their_scores(
     shared_data: Path, tmp_path: Path, run: str
 ) -> None:
@@ -467,3 +469,18 @@ def test_the_committed_reference_runs_reproduce_from_their_scores(
         assert new["rm_quality"].get(key) == old["rm_quality"].get(key), key
     for key in ("first", "random", "oracle", "rerank", "runs"):
         assert new["selection"][key] == old["selection"][key], key
+    if "per_run" in old:  # runs committed before the per-agent breakdown existed have none
+        assert new["per_run"] == old["per_run"]
+    fitted = (
+        sorted((committed / "calibration").glob("*.json")) if (committed / "calibration").is_dir() else []
+    )
+    for path in fitted:  # the calibration figures reproduce from the restored run too
+        saved = json.loads(path.read_text())
+        code, stdout, stderr = _invoke(
+            ["calibrate", str(out), "--method", saved["method"], "--out", str(tmp_path / "cal"), "--json"],
+            env,
+        )
+        assert code == 0, stderr
+        again = json.loads(stdout)
+        for key in ("fold_maps", "full_map", "before", "after", "change", "in_sample", "n_candidates"):
+            assert again[key] == saved[key], (path.name, key)
