@@ -52,6 +52,10 @@ class MissingDependencyError(RerankEvalError, ImportError):
         )
 
 
+class ServerError(RerankEvalError, RuntimeError):
+    """An OpenAI-compatible server (generation or scoring) could not be reached or refused a request."""
+
+
 class SandboxUnavailableError(RerankEvalError, RuntimeError):
     """The isolated executor cannot start on this machine."""
 

@@ -149,7 +149,7 @@ def test_openai_backend_names_the_fix_for_a_wrong_model_name(openai_server: str)
 
 
 def test_openai_backend_reports_an_unreachable_server() -> None:
-    from rerankeval.generation.openai_backend import ServerError
+    from rerankeval.errors import ServerError
 
     with pytest.raises(ServerError, match="cannot reach the server"):
         gen = load_generator(f"openai:http://127.0.0.1:{_free_port()}/v1#m", timeout_s=5)

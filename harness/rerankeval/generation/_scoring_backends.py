@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from rerankeval.core.types import content_hash
-from rerankeval.errors import InputError, RerankEvalError
+from rerankeval.errors import InputError, ServerError
 from rerankeval.generation.scoring import (
     TRUNCATION_MARK,
     VERIFIER_PREFIX,
@@ -31,10 +31,6 @@ from rerankeval.generation.scoring import (
 from rerankeval.generation.spec import BackendSpec
 
 log = logging.getLogger(__name__)
-
-
-class ServerError(RerankEvalError, RuntimeError):
-    """An OpenAI-compatible server refused or failed a request."""
 
 
 class Tokenizer(Protocol):

@@ -8,14 +8,10 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from rerankeval.errors import InputError, MissingDependencyError, RerankEvalError
+from rerankeval.errors import InputError, MissingDependencyError, ServerError
 from rerankeval.generation.base import Completions, GeneratorBase, Prompt, Seed, prompt_seeds
 
 log = logging.getLogger(__name__)
-
-
-class ServerError(RerankEvalError, RuntimeError):
-    """The OpenAI-compatible server could not be reached or refused the request."""
 
 
 class OpenAIGenerator(GeneratorBase):
