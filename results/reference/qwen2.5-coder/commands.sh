@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Reference runs with real models on the CPU, from the repository root:
+#   bash results/reference/qwen2.5-coder/commands.sh humaneval            # all 164 HumanEval+ problems -> humaneval/all/
+#   LIMIT=40 bash results/reference/qwen2.5-coder/commands.sh humaneval   # the first 40 -> humaneval/first40/
+#   bash results/reference/qwen2.5-coder/commands.sh mbpp                 # MBPP+ -> mbpp/all/
+#
+# Qwen2.5-Coder-0.5B-Instruct is the policy (16 samples per problem, T=0.8, top-p 0.95); Qwen2.5-Coder-1.5B-Instruct
+# writes the unit tests (10 generations of CodeT-style asserts per problem, T=0.8) and is the yes/no verifier of
+# `rm` and `hybrid`. Both are the embedded models (`rerankeval models list`), run on vLLM's CPU build.
+#
+# Every step is resumable: run the same command again after a stop (Ctrl-C, kill -9, a reboot) and it continues
+# where it stopped; a finished step does nothing. Generation takes the CPU hours (about 80 tokens/s for the 0.5B
+# model and 38 for the 1.5B one on 2 cores). Problem g's samples use seeds seed + g*n whatever LIMIT is, so a
+# larger run can start from a smaller one's files: copy first40/samples*.jsonl and tests.jsonl into all/ and
+# run without LIMIT: only the missing problems are generated.
+#
+# The rerank step needs no model for the unit tests; the verifier's scores come from the score cache (or the run
+# directory, with --resume) when they were computed before. The committed tables reproduce from the committed
+# samples and tests files with step 3 alone.
+set -euo pipefail
+DATASET=${1:?usage: [LIMIT=K] commands.sh humaneval|mbpp}
+DATA=${RERANKEVAL_SHARED_DATA:-../shared/data}
+LIMIT=${LIMIT:-}
+case $DATASET in
+  humaneval) DPATH=$DATA/humanevalplus/HumanEvalPlus.jsonl.gz ;;
+  mbpp) DPATH=$DATA/mbppplus/MbppPlus.jsonl.gz ;;
+  *) echo "unknown dataset '$DATASET' (humaneval or mbpp)" >&2; exit 2 ;;
+esac
+if [[ -n $LIMIT ]]; then
+  SUBSET=first$LIMIT; LIMIT_ARG=(--limit "$LIMIT")
+else
+  SUBSET=all; LIMIT_ARG=()
+fi
+OUT=results/reference/qwen2.5-coder/$DATASET/$SUBSET
+RUN=${RUN_DIR:-runs/qwen2.5-coder-$DATASET-$SUBSET}
+mkdir -p "$OUT"
+RESUME=()
+if [[ -f $RUN/run.json ]]; then RESUME=(--resume); fi
+
+# 1. the policy's samples (an EvalPlus samples file; raw responses and settings in samples.generations.jsonl)
+rerankeval samples generate --dataset "$DATASET" --dataset-path "$DPATH" "${LIMIT_ARG[@]}" \
+  --model vllm:qwen2.5-coder-0.5b -n 16 --temperature 0.8 --top-p 0.95 --max-tokens 512 --seed 0 \
+  --batch-problems 4 --out "$OUT/samples.jsonl" --resume
+
+# 2. the unit tests (CodeT's prompt: up to 5 asserts per generation)
+rerankeval tests generate --dataset "$DATASET" --dataset-path "$DPATH" "${LIMIT_ARG[@]}" \
+  --generator vllm:qwen2.5-coder-1.5b --style assert -n 10 --temperature 0.8 --top-p 0.95 --seed 0 \
+  --batch-problems 4 --out "$OUT/tests.jsonl" --resume
+
+# 3. ground truth (every input: fractions for the Scoring Verifiers metrics), pass matrix, verifier scores, rerankers
+rerankeval rerank --dataset "$DATASET" --dataset-path "$DPATH" \
+  --samples "$OUT/samples.jsonl" --tests "$OUT/tests.jsonl" --test-details \
+  --reranker first --reranker random --reranker coderm --reranker codet --reranker mbr-exec \
+  --reranker rm --reranker hybrid --reranker hybrid:mode=tiebreak --reranker oracle \
+  --rm verifier:vllm:qwen2.5-coder-1.5b --bootstrap 1000 --out "$RUN" "${RESUME[@]}" --markdown | tee "$OUT/table.md"
+
+# 4. figures and tables (scaling with the number of tests, difficulty quintiles, allocations) and the run's metrics
+rerankeval report "$RUN" --out "$OUT/report" --overwrite --reranker coderm --reranker codet --reranker mbr-exec \
+  --allocation-reranker codet --orders 5 --seed 0 --bootstrap 1000 \
+  --policy-label "$RUN=Qwen2.5-Coder-0.5B-Instruct" --tests-label "$RUN=Qwen2.5-Coder-1.5B-Instruct (asserts)"
+cp "$RUN/metrics.json" "$RUN/run.json" "$OUT/"
