@@ -219,3 +219,17 @@ def test_hybrid_takes_the_tests_where_the_verifier_is_wrong(tmp_path: Path, scor
     sel = [r for r in read_jsonl(cfg.out / "selections.jsonl") if r["reranker"] == "hybrid"]
     p1 = next(r for r in sel if r["problem_id"] == "P/1")
     assert p1["scores"] == pytest.approx([0.35, 0.8, 0.05]) and p1["pick"] == 1
+
+
+def test_scores_reach_the_disk_in_chunks_no_smaller_than_the_scorers_batch() -> None:
+    from types import SimpleNamespace
+
+    from rerankeval.pipeline import rm_scoring
+
+    def reranker(batch_size: Any) -> Any:
+        return SimpleNamespace(scorer=SimpleNamespace(options=SimpleNamespace(batch_size=batch_size)))
+
+    assert rm_scoring._chunk_size(reranker(8)) == rm_scoring.CHUNK
+    assert rm_scoring._chunk_size(reranker(rm_scoring.CHUNK * 4)) == rm_scoring.CHUNK * 4
+    assert rm_scoring._chunk_size(SimpleNamespace(scorer=None)) == rm_scoring.CHUNK
+    assert rm_scoring._chunk_size(reranker(None)) == rm_scoring.CHUNK

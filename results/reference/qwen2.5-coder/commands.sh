@@ -14,9 +14,10 @@
 # larger run can start from a smaller one's files: copy first40/samples*.jsonl and tests.jsonl into all/ and
 # run without LIMIT: only the missing problems are generated.
 #
-# The rerank step needs no model for the unit tests; the verifier's scores come from the score cache (or the run
-# directory, with --resume) when they were computed before. The committed tables reproduce from the committed
-# samples and tests files with step 3 alone.
+# The rerank step needs no model for the unit tests. The verifier's scores are written to the run directory's
+# rm_scores.jsonl as they come (every 64 candidates) and copied here with run.json; a run directory that does not
+# exist yet starts from those copies, so the committed tables reproduce from the committed samples, tests and
+# verifier scores with step 3 alone, without a model, and a scoring step stopped on one machine continues on another.
 set -euo pipefail
 DATASET=${1:?usage: [LIMIT=K] commands.sh humaneval|mbpp}
 DATA=${RERANKEVAL_SHARED_DATA:-../shared/data}
@@ -35,6 +36,9 @@ OUT=results/reference/qwen2.5-coder/$DATASET/$SUBSET
 RUN=${RUN_DIR:-runs/qwen2.5-coder-$DATASET-$SUBSET}
 mkdir -p "$OUT"
 RESUME=()
+if [[ ! -f $RUN/run.json && -f $OUT/run.json && -f $OUT/rm_scores.jsonl ]]; then
+  mkdir -p "$RUN" && cp "$OUT/run.json" "$OUT/rm_scores.jsonl" "$RUN/"   # the scores computed before
+fi
 if [[ -f $RUN/run.json ]]; then RESUME=(--resume); fi
 
 # 1. the policy's samples (an EvalPlus samples file; raw responses and settings in samples.generations.jsonl)
@@ -58,4 +62,4 @@ rerankeval rerank --dataset "$DATASET" --dataset-path "$DPATH" \
 rerankeval report "$RUN" --out "$OUT/report" --overwrite --reranker coderm --reranker codet --reranker mbr-exec \
   --allocation-reranker codet --orders 5 --seed 0 --bootstrap 1000 \
   --policy-label "$RUN=Qwen2.5-Coder-0.5B-Instruct" --tests-label "$RUN=Qwen2.5-Coder-1.5B-Instruct (asserts)"
-cp "$RUN/metrics.json" "$RUN/run.json" "$OUT/"
+cp "$RUN/metrics.json" "$RUN/run.json" "$RUN/rm_scores.jsonl" "$OUT/"
