@@ -23,8 +23,12 @@ Layout (one directory per run; every file is tidy, long-form and readable with p
       selected/<reranker>.jsonl   # EvalPlus samples file: one selected sample per task
       report/           # figures of ``rerankeval report`` / ``swebench rerank``
 
-``rerankeval swebench rerank`` writes the same files where they apply (no matrix or tests) plus
-``predictions.jsonl`` (the harness's format); ``rerankeval calibrate`` adds ``calibration/``.
+``rerankeval swebench rerank`` runs the same loop and writes the same files where they apply (no
+matrix or tests; ``gold.jsonl`` holds the labelled candidates only, ``candidates.jsonl`` adds the
+agent run and model name) plus ``predictions.jsonl`` and ``predictions/<reranker>.jsonl`` (the
+harness's format) instead of ``selected/``; its ``metrics.json`` adds ``selection``, ``per_run``
+and a one-scorer ``rm_quality`` (:mod:`rerankeval_swebench.metrics`). ``rerankeval calibrate`` adds
+``calibration/``.
 
 ``rerankeval report`` (tables, figures) and ``rerankeval view`` (a browsable site) read these files
 and never execute anything from them.

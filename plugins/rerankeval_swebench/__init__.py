@@ -16,7 +16,7 @@ from rerankeval_swebench.harness import (
     write_predictions,
 )
 from rerankeval_swebench.labels import HarnessReport, labels_from_field, labels_from_reports, read_report
-from rerankeval_swebench.prompts import PATCH_TEMPLATE, TEMPLATES, TRAJECTORY_TEMPLATE, score_input
+from rerankeval_swebench.prompts import PATCH_TEMPLATE, TEMPLATES, TRAJECTORY_TEMPLATE
 
 __all__ = [
     "PATCH_TEMPLATE",
@@ -35,6 +35,5 @@ __all__ = [
     "read_report",
     "reranked_model_name",
     "run_harness",
-    "score_input",
     "write_predictions",
 ]

@@ -1,17 +1,19 @@
 """``rerankeval swebench rerank`` and ``metrics``: score candidate patches, pick one per instance,
 write a predictions file the harness accepts, and measure the selection and the reward model.
 
-The run directory follows :mod:`rerankeval.runs`: ``run.json``, ``candidates.jsonl``,
-``gold.jsonl`` (known labels), ``rm_scores.jsonl`` (appended as scores arrive; ``--resume``
-scores only what is missing), ``selections.jsonl``, ``predictions.jsonl`` (model name
-``<model>+rerank.<name>``), ``metrics.json`` and ``report/`` (reliability diagram, RM@k curve).
+A run goes through the engine's one loop (:func:`rerankeval.pipeline.run_rerank`) with the
+SWE-bench adapter (:class:`~rerankeval_swebench.benchmark.SweBenchmark`): the engine writes
+``run.json``, ``candidates.jsonl``, ``gold.jsonl`` (known labels), ``rm_scores.jsonl`` (appended
+as scores arrive; ``--resume`` scores only what is missing), ``selections.jsonl`` and
+``metrics.json``; the adapter adds ``predictions.jsonl`` (model name ``<model>+rerank.<name>``),
+``predictions/<reranker>.jsonl`` and ``report/`` (reliability diagram, RM@k curve). This module
+checks a run's options before any work, and recomputes a saved run's metrics without a model.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,19 +22,14 @@ from rerankeval.core.rerank import Ranking, Reranker, RerankItem
 from rerankeval.core.rm_quality import QualityConfig
 from rerankeval.core.types import Candidate, content_hash
 from rerankeval.errors import InputError
-from rerankeval.generation.scoring import (
-    ORACLE,
-    Scorer,
-    TemplateSet,
-    make_scorer,
-    score_cached,
-    verifier_prompt_from_file,
-)
+from rerankeval.generation.scoring import ORACLE, TemplateSet, verifier_prompt_from_file
 from rerankeval.pipeline.config import RerankerChoice
 from rerankeval.pipeline.evaluate import checked_rank
-from rerankeval.pipeline.run import run_versions
-from rerankeval.rerankers.registry import load_reranker, reranker_spec
+from rerankeval.pipeline.rm_scoring import scores_candidates
+from rerankeval.pipeline.run import run_fingerprint, run_versions
+from rerankeval.rerankers.registry import load_reranker, reranker_accepts
 from rerankeval.runs import JsonlAppender, read_run_rows, write_json_atomic
+from rerankeval_swebench.benchmark import SweBenchmark, harness_summary
 from rerankeval_swebench.data import (
     SweCandidate,
     SweInstance,
@@ -40,16 +37,10 @@ from rerankeval_swebench.data import (
     read_candidates,
     read_instances,
 )
-from rerankeval_swebench.harness import default_base_name, reranked_model_name, run_harness, write_predictions
-from rerankeval_swebench.labels import (
-    Key,
-    fully_labelled,
-    labels_from_field,
-    labels_from_reports,
-    read_report,
-)
+from rerankeval_swebench.harness import default_base_name, reranked_model_name
+from rerankeval_swebench.labels import Key, fully_labelled, labels_from_field, labels_from_reports
 from rerankeval_swebench.metrics import all_metrics
-from rerankeval_swebench.prompts import TEMPLATES, score_input
+from rerankeval_swebench.prompts import TEMPLATES
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +168,11 @@ def _load_rerankers(
                 "or drop the reranker"
             )
         out.append(r)
+    if cfg.rm is not None and not any(c.args.get("rm") == cfg.rm for c in choices):
+        raise InputError(
+            f"--rm {cfg.rm} names the reward model of the rerankers that take one (rm), and none of "
+            f"{', '.join(c.label for c in choices)} does: add --reranker rm, or drop --rm"
+        )
     return out
 
 
@@ -267,134 +263,6 @@ def _write_inputs(
         tmp.replace(out / name)
 
 
-def _score(
-    cfg: RerankConfig,
-    scorer: Scorer,
-    template: TemplateSet,
-    instances: Mapping[str, SweInstance],
-    groups: Mapping[str, Sequence[SweCandidate]],
-    labels: Mapping[Key, bool],
-    progress: Callable[[int], None] | None,
-) -> dict[Key, tuple[float, float]]:
-    path = cfg.out / "rm_scores.jsonl"
-    done = {
-        (r["problem_id"], int(r["index"])): (float(r["score"]), float(r["prob"]))
-        for r in read_run_rows(path)
-        if r.get("scorer") == scorer.spec
-    }
-    todo = [c for cs in groups.values() for c in cs if (c.instance_id, c.index) not in done]
-    if progress and len(done):
-        progress(sum(len(cs) for cs in groups.values()) - len(todo))
-    cache = None
-    if cfg.cache and scorer.kind != "oracle":
-        from rerankeval.cache import ResultCache
-
-        cache = ResultCache("rm_scores")
-    try:
-        with JsonlAppender(path, sync_every=1) as f:
-            options = getattr(scorer, "options", None)
-            for chunk in _chunks(todo, getattr(options, "batch_size", 8)):
-                inputs = [
-                    score_input(instances[c.instance_id], c, template, labels.get((c.instance_id, c.index)))
-                    for c in chunk
-                ]
-                for c, r in zip(
-                    chunk, _checked_scores(scorer, inputs, template, cache, progress, len(done)), strict=True
-                ):
-                    done[(c.instance_id, c.index)] = (r.score, r.prob)
-                    f.write(
-                        {"problem_id": c.instance_id, "index": c.index, "scorer": scorer.spec, **r.as_dict()}
-                    )
-                f.flush()
-    finally:
-        if cache is not None:
-            cache.close()
-    return done
-
-
-def _chunks(todo: Sequence[SweCandidate], size: int) -> list[list[SweCandidate]]:
-    """Whole instances per chunk, at least ``size`` candidates where the instances allow it: the
-    rows of a chunk are written (fsynced) as soon as it is scored, so a kill loses at most the
-    instances in flight, and each model call still gets a full batch."""
-    out: list[list[SweCandidate]] = []
-    cur: list[SweCandidate] = []
-    for i, c in enumerate(todo):
-        cur.append(c)
-        last = i + 1 == len(todo) or todo[i + 1].instance_id != c.instance_id
-        if last and len(cur) >= size:
-            out.append(cur)
-            cur = []
-    if cur:
-        out.append(cur)
-    return out
-
-
-def _checked_scores(
-    scorer: Scorer,
-    inputs: Sequence[Any],
-    template: Any,
-    cache: Any,
-    progress: Callable[[int], None] | None,
-    n_done: int,
-) -> list[Any]:
-    """One scoring call; a backend that raises or returns malformed output is a harness fault, not a score.
-
-    Raises:
-        HarnessFaultError: Naming the scorer, the fault and the fix (the rows scored before are kept).
-    """
-    import math
-
-    from rerankeval.errors import HarnessFaultError, RerankEvalError
-
-    fix = f"Fix the model backend, then re-run with --resume: the {n_done} candidates scored before are kept"
-    try:
-        res = list(score_cached(scorer, inputs, template, cache, progress))
-    except RerankEvalError:
-        raise
-    except Exception as e:  # noqa: BLE001 - any failure of the backend is reported as such, never a score
-        raise HarnessFaultError(f"scorer {scorer.spec} failed: {type(e).__name__}: {e}. {fix}") from e
-    bad = len(res) != len(inputs) or any(
-        not isinstance(r.score, (int, float))
-        or not math.isfinite(r.score)
-        or not isinstance(r.prob, (int, float))
-        or not math.isfinite(r.prob)
-        for r in res
-    )
-    if bad:
-        raise HarnessFaultError(
-            f"scorer {scorer.spec} returned malformed output ({len(res)} results for "
-            f"{len(inputs)} inputs, or a score that is not a finite number). {fix}"
-        )
-    return res
-
-
-def _selections(
-    out: Path,
-    groups: Mapping[str, Sequence[SweCandidate]],
-    rankings: Mapping[str, Mapping[str, Ranking]],
-    labels: Mapping[Key, bool],
-) -> None:
-    """``selections.jsonl``: one row per (reranker, instance), rerankers in run order."""
-    with JsonlAppender(out / "selections.jsonl.tmp", sync_every=10_000) as f:
-        for name, ranked in rankings.items():
-            for iid, cs in groups.items():
-                r = ranked[iid]
-                gold = [labels.get((iid, c.index)) for c in cs]
-                known = all(g is not None for g in gold)
-                f.write(
-                    {
-                        "problem_id": iid,
-                        "reranker": name,
-                        "n_samples": len(cs),
-                        "chosen": list(r.chosen),
-                        "pick": r.pick,
-                        "scores": list(r.scores),
-                        "expected_acc": r.expected_accuracy([bool(g) for g in gold]) if known else None,
-                    }
-                )
-    (out / "selections.jsonl.tmp").replace(out / "selections.jsonl")
-
-
 def saved_rankings(run_dir: Path) -> dict[str, dict[str, Ranking]]:
     """The rankings ``selections.jsonl`` holds, per reranker label, in the order the run wrote them."""
     out: dict[str, dict[str, Ranking]] = {}
@@ -403,11 +271,6 @@ def saved_rankings(run_dir: Path) -> dict[str, dict[str, Ranking]]:
             tuple(float(x) for x in r["scores"]), tuple(int(i) for i in r["chosen"])
         )
     return out
-
-
-def prediction_files(labels: Sequence[str]) -> list[str]:
-    """The per-reranker predictions files of a run, relative to its directory."""
-    return [f"predictions/{RerankerChoice(label, '').file_stem}.jsonl" for label in labels]
 
 
 def write_figures(out: Path, metrics: Mapping[str, Any], name: str) -> list[Path]:
@@ -430,59 +293,63 @@ def write_figures(out: Path, metrics: Mapping[str, Any], name: str) -> list[Path
     return paths
 
 
-def run_rerank(cfg: RerankConfig, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Runs the whole pipeline; returns the summary also written to ``metrics.json``.
+def engine_choices(
+    cfg: RerankConfig, choices: Sequence[RerankerChoice], template: str
+) -> tuple[RerankerChoice, ...]:
+    """The run's rerankers as the engine loads them: a reranker that takes a reward model and
+    names none gets ``--rm``, the scorer options (``-R``), the SWE-bench prompt template and
+    ``--prompt``, so that the engine scores the candidates with it."""
+    out = []
+    for c in choices:
+        args = dict(c.args)
+        if reranker_accepts(c.name, "rm"):
+            if cfg.rm is not None:
+                args.setdefault("rm", cfg.rm)
+            if args.get("rm") is not None:
+                extra: dict[str, Any] = {**cfg.scorer_options, "template": template}
+                if cfg.prompt is not None:
+                    extra["prompt"] = str(cfg.prompt)
+                for key, value in extra.items():
+                    if reranker_accepts(c.name, key):
+                        args.setdefault(key, value)
+        out.append(RerankerChoice(c.label, c.name, args))
+    return tuple(out)
+
+
+def run_rerank(cfg: RerankConfig) -> dict[str, Any]:
+    """Runs the whole pipeline through the engine's loop (:func:`rerankeval.pipeline.run_rerank`)
+    with the SWE-bench adapter (:class:`~rerankeval_swebench.benchmark.SweBenchmark`); returns the
+    summary also written to ``metrics.json``.
 
     Raises:
         InputError: Bad inputs (missing instances, labels that do not match, unknown template).
         RunExistsError: ``out`` holds a run and neither resume nor overwrite was asked.
         HarnessUnavailableError: ``harness`` was asked and no Docker daemon answers.
     """
-    from rerankeval.runs import RunDir
+    import json
 
-    inputs: dict[str, Path | None] = {"--instances": Path(cfg.instances)}
-    inputs.update({f"--candidates ({i + 1})": Path(c) for i, c in enumerate(cfg.candidates)})
-    inputs.update({f"--reports ({i + 1})": Path(r.rpartition("=")[2]) for i, r in enumerate(cfg.reports)})
-    if cfg.prompt is not None:
-        inputs["--prompt"] = Path(cfg.prompt)
-    with RunDir(
-        cfg.out,
-        resume=cfg.resume,
-        overwrite=cfg.overwrite,
-        inputs=inputs,
-        own=lambda meta: (
-            *SWEBENCH_FILES,
-            *prediction_files([str(r.get("label")) for r in meta.get("rerankers") or []]),
-        ),
-    ) as run:
-        return _run(cfg, run, progress)
+    from rerankeval.pipeline import RerankConfig as EngineConfig
+    from rerankeval.pipeline import run_rerank as engine_run
 
-
-#: The files a SWE-bench run writes: ``--overwrite`` removes them, nothing else (``host/`` is the harness's).
-SWEBENCH_FILES = (
-    "run.json",
-    "candidates.jsonl",
-    "gold.jsonl",
-    "rm_scores.jsonl",
-    "selections.jsonl",
-    "predictions.jsonl",
-    "metrics.json",
-    "report/fig_rm_at_k.png",
-    "report/fig_reliability.png",
-)
-
-
-def _run(cfg: RerankConfig, run: Any, progress: Callable[[int], None] | None) -> dict[str, Any]:
-    t0 = time.monotonic()
-    previous = run.previous or {}
     template = template_of(cfg)
     instances, groups, labels = _load(cfg)
     unlabelled = [iid for iid, cs in groups.items() if any((iid, c.index) not in labels for c in cs)]
-    choices = rerankers_of(cfg, not unlabelled)
+    # the reranker applies --prompt to the registered template itself (as template_of does)
+    choices = engine_choices(cfg, rerankers_of(cfg, not unlabelled), TEMPLATES[cfg.template].name)
     if len({c.label for c in choices}) < len(choices):
         raise InputError(f"a reranker is given twice ({', '.join(c.label for c in choices)}): give each once")
     rerankers = _load_rerankers(cfg, choices, unlabelled)  # fail on a bad reranker before any model runs
-    scorer = make_scorer(cfg.rm, **cfg.scorer_options) if cfg.rm is not None else None
+    scored = next(
+        (
+            (c, r)
+            for c, r in zip(choices, rerankers, strict=True)
+            if c.args.get("rm") == cfg.rm and scores_candidates(r)
+        ),
+        None,
+    )
+    scorer = getattr(scored[1], "scorer", None) if scored is not None else None
+    meta_path = cfg.out / "run.json"
+    previous = json.loads(meta_path.read_text(encoding="utf-8")) if cfg.resume and meta_path.is_file() else {}
     if scorer is not None and previous.get("template") and previous["template"] != template.name:
         raise InputError(
             f"{cfg.out} was scored with the prompt '{previous['template']}', this run asks for "
@@ -493,21 +360,59 @@ def _run(cfg: RerankConfig, run: Any, progress: Callable[[int], None] | None) ->
             f"--prompt sets a yes/no verifier's prompt, but {cfg.rm or 'no --rm'} is not a "
             "verifier scorer. Use --rm verifier:..., or drop --prompt"
         )
+    trajectory = scorer is not None and "trajectory" in template.long_fields
+    if trajectory:
+        bare = next((c for cs in groups.values() for c in cs if c.trajectory is None), None)
+        if bare is not None:
+            raise InputError.at(
+                bare.source,
+                None,
+                "the trajectory template needs a 'trajectory' field",
+                "Add the agent's trajectory to each candidate row, or use --template patch",
+            )
     primary = choices[0]
     name = cfg.name or primary.file_stem
     base = cfg.model_name or default_base_name([c for cs in groups.values() for c in cs])
     model = reranked_model_name(base, name)
+    reports = [Path(r.rpartition("=")[2]) for r in cfg.reports]
+    bench = SweBenchmark(
+        instances,
+        groups,
+        labels,
+        sources=[p for p in (Path(cfg.instances), *map(Path, cfg.candidates), *reports) if p.is_file()],
+        trajectory=trajectory,
+        primary=primary.label,
+        model_base=base,
+        model_name=model,
+        quality=cfg.quality,
+        scored=scored[0].label if scored is not None else None,
+        scorer_spec=scorer.spec if scorer is not None else None,
+        scorer_name=name,
+        harness=cfg.harness,
+        run_id=cfg.run_id or cfg.out.name,
+        harness_dataset=cfg.harness_dataset,
+        max_workers=cfg.max_workers,
+        figures=cfg.figures,
+    )
+    inputs: dict[str, Path | None] = {"--instances": Path(cfg.instances)}
+    inputs.update({f"--candidates ({i + 1})": Path(c) for i, c in enumerate(cfg.candidates)})
+    inputs.update({f"--reports ({i + 1})": r for i, r in enumerate(reports)})
+    if cfg.prompt is not None:
+        inputs["--prompt"] = Path(cfg.prompt)
     meta: dict[str, Any] = {
-        "status": "running",
         "command": "swebench rerank",
         "dataset": "swebench",
         "policy": "candidates",
         "test_generator": name,
         "config": {**asdict(cfg), "quality": asdict(cfg.quality)},
-        "scorer": {"spec": scorer.spec, "kind": scorer.kind, "fingerprint": scorer.fingerprint}
+        "scorer": {
+            "spec": scorer.spec,
+            "kind": scorer.kind,
+            "fingerprint": scorer.fingerprint,
+            "label": bench.scored,
+        }
         if scorer is not None
         else None,
-        "rerankers": [{"label": c.label, **reranker_spec(c.name, c.args).as_dict()} for c in choices],
         "template": template.name if scorer is not None else None,
         "prompt": {"file": str(cfg.prompt), "messages": [list(m) for m in template.verifier.messages]}
         if cfg.prompt is not None
@@ -515,63 +420,64 @@ def _run(cfg: RerankConfig, run: Any, progress: Callable[[int], None] | None) ->
         "model_name": model,
         "versions": run_versions(("swebench",)),
     }
-    run.write_meta(meta)
-    _write_inputs(cfg.out, groups, labels)
-    scores = None if scorer is None else _score(cfg, scorer, template, instances, groups, labels, progress)
-    items = _items(instances, groups, labels, scores)
-    rankings = {c.label: _rank(c, r, items) for c, r in zip(choices, rerankers, strict=True)}
-    _selections(cfg.out, groups, rankings, labels)
-    picks = {c.label: [cs[rankings[c.label][iid].pick] for iid, cs in groups.items()] for c in choices}
-    for c, rel in zip(choices, prediction_files([c.label for c in choices]), strict=True):
-        write_predictions(cfg.out / rel, picks[c.label], reranked_model_name(base, c.file_stem))
-    preds = write_predictions(cfg.out / "predictions.jsonl", picks[primary.label], model)
-    metrics = all_metrics(groups, scores, labels, len(instances), cfg.quality, rankings, primary.label)
-    metrics.update(
-        {
-            "scorer": scorer.spec if scorer is not None else None,
-            "model_name": model,
-            "predictions": str(preds),
-            "n_candidates": sum(len(cs) for cs in groups.values()),
-            "n_truncated": sum(
-                1
-                for r in read_run_rows(cfg.out / "rm_scores.jsonl", missing_ok=True)
-                if scorer is not None and r.get("scorer") == scorer.spec and r.get("truncated")
-            ),
-        }
+    ecfg = EngineConfig(
+        dataset="swebench",
+        samples=Path(cfg.candidates[0]),
+        tests=None,
+        rerankers=choices,
+        out=cfg.out,
+        bootstrap=cfg.quality.n_boot,
+        seed=cfg.quality.seed,
+        cache=cfg.cache,
     )
-    if metrics["n_truncated"]:
-        log.warning(
-            "%d of %d prompts were cut to fit the model's context (%s)",
-            metrics["n_truncated"],
-            metrics["n_candidates"],
-            cfg.rm,
-        )
-    if cfg.harness:
-        report = run_harness(
-            preds,
-            cfg.run_id or cfg.out.name,
-            cfg.harness_dataset,
-            max_workers=cfg.max_workers,
-            report_dir=cfg.out / "host",
-        )
-        metrics["harness"] = _harness_summary(report, len(instances))
-    write_json_atomic(cfg.out / "metrics.json", metrics)
-    if cfg.figures and scorer is not None:
-        write_figures(cfg.out, metrics, name)
-    # a resumed run adds to the time its earlier invocations recorded (an interrupted one records none)
-    spent = float(previous.get("duration_s") or 0.0) + time.monotonic() - t0
-    meta.update({"duration_s": round(spent, 1), "invocations": int(previous.get("invocations", 0)) + 1})
-    run.finish(meta)
-    return metrics
+    if previous and "fingerprint" not in previous:
+        _upgrade(cfg, previous, run_fingerprint(ecfg, bench))
+    fix = "Fix it, then re-run the same command with --resume: the candidates scored before are kept"
+    result = engine_run(
+        ecfg,
+        bench,
+        bench.candidates(),
+        resume=cfg.resume,
+        overwrite=cfg.overwrite,
+        fix=fix,
+        inputs=inputs,
+        meta=meta,
+    )
+    return result.metrics
 
 
-def _harness_summary(report: Path, n_benchmark: int) -> dict[str, Any]:
-    rep = read_report(report)
-    return {
-        "report": str(report),
-        "resolved": len(rep.resolved),
-        "rate_benchmark": len(rep.resolved) / n_benchmark if n_benchmark else None,
+def _upgrade(cfg: RerankConfig, previous: dict[str, Any], fingerprint: dict[str, Any]) -> None:
+    """Lets ``--resume`` continue a run written before SWE-bench ran through the engine's loop (its
+    ``run.json`` has no fingerprint; its scores are keyed by the scorer's spec, which the engine
+    reads as the scoring reranker's): the inputs and the instance selection must be the ones its
+    config names, and its ``run.json`` then gets the fingerprint of those inputs.
+
+    Raises:
+        InputError: Other inputs or another selection than the run's.
+    """
+    old = previous.get("config") or {}
+    now = {  # by file name: a run moves between machines (its scores name candidates by instance and index)
+        "instances": Path(cfg.instances).name,
+        "candidates": [Path(c).name for c in cfg.candidates],
+        "reports": [Path(r.rpartition("=")[2]).name for r in cfg.reports],
+        "mixed_only": cfg.mixed_only,
+        "limit": cfg.limit,
     }
+    was = {
+        "instances": Path(str(old.get("instances"))).name,
+        "candidates": [Path(str(c)).name for c in old.get("candidates") or []],
+        "reports": [Path(str(r).rpartition("=")[2]).name for r in old.get("reports") or []],
+        "mixed_only": bool(old.get("mixed_only")),
+        "limit": old.get("limit"),
+    }
+    diff = [k for k in now if now[k] != was[k]]
+    if diff:
+        raise InputError(
+            f"{cfg.out}: cannot resume, the inputs differ from the run's ({', '.join(diff)}). "
+            "Give the files and options of its run.json config, or start a new run with another --out"
+        )
+    write_json_atomic(cfg.out / "run.json", {**previous, "fingerprint": fingerprint})
+    log.info("%s: a run from before the engine loop; resuming it with its recorded inputs", cfg.out)
 
 
 def _saved_candidates(run_dir: Path) -> dict[str, list[SweCandidate]]:
@@ -681,7 +587,9 @@ def recompute_metrics(
         )
     meta = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     spec = (meta.get("scorer") or {}).get("spec")
-    score_rows = [r for r in read_run_rows(run_dir / "rm_scores.jsonl") if spec and r.get("scorer") == spec]
+    # rows keyed by the scoring reranker's label, or (runs before the engine loop) by the scorer's spec
+    keys = {spec, (meta.get("scorer") or {}).get("label")} - {None}
+    score_rows = [r for r in read_run_rows(run_dir / "rm_scores.jsonl") if spec and r.get("scorer") in keys]
     groups = _saved_candidates(run_dir)
     scores = {(r["problem_id"], int(r["index"])): (float(r["score"]), float(r["prob"])) for r in score_rows}
     cands = [c for cs in groups.values() for c in cs]
@@ -742,7 +650,7 @@ def recompute_metrics(
         if key in old:
             metrics[key] = old[key]
     if selection_reports:
-        metrics["harness"] = [_harness_summary(Path(p), n_bench) for p in selection_reports]
+        metrics["harness"] = [harness_summary(Path(p), n_bench) for p in selection_reports]
     write_json_atomic(run_dir / "metrics.json", metrics)
     if figures and spec:
         write_figures(run_dir, metrics, scorer_name(spec))

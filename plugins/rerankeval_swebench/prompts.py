@@ -6,9 +6,8 @@ verifiers see one user turn that ends with the yes/no question, so the next toke
 
 from __future__ import annotations
 
-from rerankeval.errors import InputError
-from rerankeval.generation.scoring import PromptTemplate, ScoreInput, TemplateSet
-from rerankeval_swebench.data import SweCandidate, SweInstance
+from rerankeval.generation.scoring import PromptTemplate, TemplateSet
+from rerankeval.rerankers.reward_model import register_template
 
 _QUESTION = (
     "Does the patch resolve the issue, so that the repository's tests for it pass? "
@@ -60,28 +59,5 @@ TRAJECTORY_TEMPLATE = TemplateSet(
 )
 
 TEMPLATES = {"patch": PATCH_TEMPLATE, "trajectory": TRAJECTORY_TEMPLATE}
-
-
-def score_input(
-    instance: SweInstance, candidate: SweCandidate, template: TemplateSet, label: bool | None = None
-) -> ScoreInput:
-    """The scorer input of one candidate.
-
-    Raises:
-        InputError: The trajectory template for a candidate without a trajectory.
-    """
-    fields = {
-        "repo": instance.repo,
-        "problem": instance.problem_statement,
-        "candidate": candidate.model_patch,
-    }
-    if "trajectory" in template.long_fields:
-        if candidate.trajectory is None:
-            raise InputError.at(
-                candidate.source,
-                None,
-                "the trajectory template needs a 'trajectory' field",
-                "Add the agent's trajectory to each candidate row, or use --template patch",
-            )
-        fields["trajectory"] = candidate.trajectory
-    return ScoreInput.of(label=label, **fields)
+for _template in TEMPLATES.values():  # the `rm` reranker scores SWE-bench candidates with them by name
+    register_template(_template)

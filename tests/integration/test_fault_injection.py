@@ -497,7 +497,7 @@ def test_a_failing_swebench_scorer_is_a_harness_fault_and_resume_finishes(
 ) -> None:
     from click.testing import CliRunner
 
-    import rerankeval_swebench.pipeline as swe
+    import rerankeval.rerankers.reward_model as rm
     from rerankeval.cli.main import _register, cli
     from rerankeval.generation.scoring import ScorerOptions
 
@@ -522,7 +522,7 @@ def test_a_failing_swebench_scorer_is_a_harness_fault_and_resume_finishes(
     env = {"RERANKEVAL_CACHE_DIR": str(tmp_path / "cache")}
 
     def run(out: Path, scorer: fault_runs.TextScorer, *extra: str) -> Any:
-        monkeypatch.setattr(swe, "make_scorer", lambda spec, **kw: scorer)
+        monkeypatch.setattr(rm, "make_scorer", lambda spec, **kw: scorer)
         return CliRunner().invoke(cli, [*args, "--out", str(out), *extra], env=env)
 
     ref = run(tmp_path / "ref", fault_runs.TextScorer())
@@ -535,7 +535,7 @@ def test_a_failing_swebench_scorer_is_a_harness_fault_and_resume_finishes(
     assert resumed.exit_code == 0, resumed.output
     ok = (
         failed.exit_code == 1
-        and "scorer text" in failed.output
+        and "reward model 'rm-text'" in failed.output
         and "--resume" in failed.output
         and status == "failed"
         and len(before) == 4

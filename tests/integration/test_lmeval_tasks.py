@@ -128,8 +128,9 @@ def test_the_reward_model_filter_appears_only_when_a_reward_model_is_configured(
         if s["filter"] == "rerank-rm" and s["doc"]["task_id"] == "HumanEval/1"
     )
     assert [c["reward"] for c in parse_row(row["filtered_resps"][0])["candidates"]] == [1.0, 0.0, 1.0, 1.0]
-    # the labels as a reward: a perfect ranking, pooled over every candidate (no model, so no ECE)
-    assert got["rm_auc,rerank-rm"] == 1.0 and "rm_ece,rerank-rm" not in got
+    # the labels as a reward (and as probabilities): a perfect ranking and a perfect calibration,
+    # pooled over every candidate, as on SWE-bench
+    assert got["rm_auc,rerank-rm"] == 1.0 and got["rm_ece,rerank-rm"] == 0.0
 
 
 def test_a_model_scored_filter_reports_auc_and_ece_pooled_over_every_candidate(

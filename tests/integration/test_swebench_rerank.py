@@ -209,7 +209,8 @@ def test_a_scorer_that_needs_labels_fails_in_one_line_when_they_are_missing(tmp_
         ],
         {},
     )
-    assert code == 1 and stderr.startswith("error:") and "known label" in stderr
+    assert code == 1 and stderr.startswith("error:") and len(stderr.strip().splitlines()) == 1
+    assert "'oracle-labels' reads the labels" in stderr and "Label them (--report)" in stderr
     assert len(stderr.splitlines()) == 1
 
 
@@ -415,7 +416,10 @@ def test_a_reranker_that_fails_stops_the_run_as_a_harness_fault(
     _install_last_reranker(tmp_path, monkeypatch)
     inst, a, b = _write(tmp_path)
     out = tmp_path / "run"
-    args = [*_oracle_args(inst, a, b, out), "--reranker", "first", "--reranker", "broken", "--no-figures"]
+    args = [
+        *_oracle_args(inst, a, b, out),
+        *("--reranker", "first", "--reranker", "rm", "--reranker", "broken", "--no-figures"),
+    ]
     code, _, stderr = _invoke(args, {"RERANKEVAL_CACHE_DIR": str(tmp_path / "cache")})
     assert code != 0 and "reranker 'broken' failed: ZeroDivisionError" in stderr, stderr
     assert not (out / "metrics.json").exists() and not (out / "predictions.jsonl").exists()
@@ -484,3 +488,37 @@ def test_the_committed_reference_runs_reproduce_from_their_scores(
         again = json.loads(stdout)
         for key in ("fold_maps", "full_map", "before", "after", "change", "in_sample", "n_candidates"):
             assert again[key] == saved[key], (path.name, key)
+
+
+@pytest.mark.realdata
+def test_a_committed_run_resumes_through_the_engine_loop_and_reproduces(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """The real verifier's run, written before SWE-bench ran through the engine loop (scores keyed
+    by the scorer's spec, no fingerprint): ``swebench rerank --resume`` scores nothing, ranks again
+    and gives the committed numbers; other inputs are refused."""
+    import shutil
+
+    committed = Path(__file__).resolve().parents[2] / "results" / "reference" / "swebench_lite"
+    out = tmp_path / "run"
+    shutil.copytree(committed / "qwen2.5-coder-1.5b-verifier", out)
+    lite = shared_data / "swebench_lite"
+    args = [
+        *("swebench", "rerank", "--instances", str(lite / "swe-bench-lite_test.jsonl")),
+        *("--candidates", str(lite / "lite_candidates_acr_sweagent.jsonl")),
+        *("--rm", "verifier:vllm:qwen2.5-coder-1.5b", "-R", "max_length=4096", "-R", "batch_size=8"),
+        *("--out", str(out), "--resume", "--no-figures"),
+    ]
+    env = {"RERANKEVAL_CACHE_DIR": str(tmp_path / "cache")}
+    code, _, stderr = _invoke(args, env)  # the run's --mixed-only is missing
+    assert code == 1 and "cannot resume, the inputs differ from the run's (mixed_only)" in stderr
+    code, stdout, stderr = _invoke([*args, "--mixed-only"], env)
+    assert code == 0, stderr
+    new = json.loads((out / "metrics.json").read_text())
+    old = json.loads((committed / "qwen2.5-coder-1.5b-verifier" / "metrics.json").read_text())
+    assert new["selection"] == old["selection"] and new["per_run"] == old["per_run"]
+    for key in ("auc", "auc_within", "ece", "accuracy", "brier", "rm_at_k", "reliability"):
+        assert new["rm_quality"][key] == old["rm_quality"][key], key
+    assert new["n_truncated"] == old["n_truncated"] == 7
+    assert "589 scored by verifier:vllm:qwen2.5-coder-1.5b" in stdout
+    assert len((out / "rm_scores.jsonl").read_text().splitlines()) == 589  # nothing scored again

@@ -287,7 +287,6 @@ def rerank(
     no_figures: bool,
 ) -> None:
     """Score candidate patches, pick one per instance, write predictions and metrics."""
-    from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     from rerankeval.cli.rerank_cmd import parse_rerankers
@@ -318,8 +317,8 @@ def rerank(
         max_workers=max_workers,
         figures=not no_figures,
     )
-    with logging_redirect_tqdm(), tqdm(unit="cand", desc="score", disable=None if rm else True) as bar:
-        metrics = run_rerank(cfg, progress=bar.update)
+    with logging_redirect_tqdm():
+        metrics = run_rerank(cfg)
     _summary(metrics)
     click.echo(f"predictions: {metrics['predictions']}  ({metrics['model_name']})")
     click.echo(f"run: {out}")

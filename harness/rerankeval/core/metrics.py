@@ -212,6 +212,7 @@ def subsample_item(
         matrix=matrix,
         rm_scores=None if item.rm_scores is None else tuple(item.rm_scores[i] for i in keep),
         gold=None if item.gold is None else tuple(item.gold[i] for i in keep),
+        fields=None if item.fields is None else tuple(item.fields[i] for i in keep),
     )
     return sub, tuple(bool(gold[i]) for i in keep), keep
 

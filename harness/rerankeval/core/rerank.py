@@ -11,7 +11,7 @@ lowest sampling index among them, so every reranker is reproducible in the same 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -73,6 +73,8 @@ class RerankItem:
         matrix: Pass matrix against generated tests (unit-test rerankers), or None.
         rm_scores: Scores from an execution-free reward model, one per candidate, or None.
         gold: Ground-truth correctness per candidate. Only the ``oracle`` bound may read it.
+        fields: Per candidate, the benchmark's own fields for a reward model's prompt template
+            beyond ``problem`` and ``candidate`` (SWE-bench: ``repo``, ``trajectory``), or None.
     """
 
     problem_id: str
@@ -81,6 +83,7 @@ class RerankItem:
     matrix: PassMatrix | None = None
     rm_scores: tuple[float, ...] | None = None
     gold: tuple[bool, ...] | None = field(default=None, repr=False)
+    fields: tuple[Mapping[str, str], ...] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,9 +98,26 @@ class Benchmark(Protocol):
         views: view key -> display name, the primary view first, e.g. ``{"plus": "HumanEval+",
             "base": "HumanEval (base tests)"}``; :meth:`judge` returns a verdict for each.
 
-    Optional: ``groups(problem_id) -> {name: value}`` (see :func:`problem_groups`), for pass@1 per
-    difficulty or per date window; ``matrix_program`` and ``matrix_test`` (see :func:`matrix_view`),
-    when the benchmark runs programs or tests in its own way.
+    Optional, read with ``getattr`` (an adapter defines only what it needs):
+
+    - ``groups(problem_id) -> {name: value}`` (see :func:`problem_groups`), for pass@1 per
+      difficulty or per date window;
+    - ``matrix_program`` and ``matrix_test`` (see :func:`matrix_view`), when the benchmark runs
+      programs or tests in its own way;
+    - ``partial_labels = True``: :meth:`judge` may leave out candidates it has no label for
+      (SWE-bench candidates without a harness report). Every problem is ranked; the metrics cover
+      the problems whose candidates are all labelled;
+    - ``score_fields(candidate) -> {field: text}``: the benchmark's own slots of a reward model's
+      prompt template beyond ``problem`` and ``candidate`` (SWE-bench: ``repo``, ``trajectory``);
+    - ``candidate_record(candidate) -> {key: JSON value}``: fields added to the candidate's row of
+      ``candidates.jsonl`` (SWE-bench: the agent run and the model name);
+    - ``selected_files = False``: no ``selected/<reranker>.jsonl`` samples files (a host that
+      writes its own, e.g. SWE-bench predictions);
+    - ``own_files(previous_run_json) -> [relative path]``: the host's own outputs, which
+      ``--overwrite`` removes with the engine's;
+    - ``finish(outcome: RunOutcome) -> {key: JSON value}``: called once every reranker has
+      ranked; writes the host's own files (predictions, figures) and returns metrics added to
+      ``metrics.json`` (a key it returns replaces the engine's).
     """
 
     @property
@@ -126,6 +143,29 @@ class Benchmark(Protocol):
     def judge_total(self, candidates: Sequence[Candidate]) -> int:
         """The number of grader runs :meth:`judge` makes (for its progress bar)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """What a finished run hands the adapter's optional ``finish`` hook.
+
+    Attributes:
+        out: The run directory.
+        groups: problem_id -> candidates, in run order (every problem, labelled or not).
+        verdicts: (problem_id, index) -> verdict, for every candidate the adapter labelled.
+        rankings: reranker label -> problem_id -> its ranking of every problem (the full
+            candidate set, or draw 0 when subsampled; the primary view for a reranker that reads
+            the labels), rerankers in run order.
+        scores: reward-model label -> problem_id -> ``(score, prob)`` per candidate.
+        metrics: The engine's metrics (``metrics.json`` before the hook's are added).
+    """
+
+    out: Path
+    groups: Mapping[str, tuple[Candidate, ...]]
+    verdicts: Mapping[tuple[str, int], Verdict]
+    rankings: Mapping[str, Mapping[str, Any]]
+    scores: Mapping[str, Mapping[str, tuple[tuple[float, float], ...]]]
+    metrics: Mapping[str, Any]
 
 
 def matrix_view(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from rerankeval.core.rerank import Ranking
+from rerankeval.core.rerank import PassMatrix, Ranking
 from rerankeval.core.types import Candidate
 from rerankeval.pipeline.config import RerankerChoice
 from rerankeval.pipeline.evaluate import Draw
@@ -18,12 +19,18 @@ def _rewrite(path: Path) -> JsonlAppender:
     return JsonlAppender(path, sync_every=10_000)
 
 
-def write_candidates(out: Path, groups: Mapping[str, Sequence[Candidate]]) -> None:
-    """candidates.jsonl: one row per candidate (problem_id, index, sha, code)."""
+def write_candidates(
+    out: Path,
+    groups: Mapping[str, Sequence[Candidate]],
+    record: Callable[[Candidate], Mapping[str, Any]] | None = None,
+) -> None:
+    """candidates.jsonl: one row per candidate (problem_id, index, sha, code, then the fields the
+    benchmark adapter's ``record`` adds)."""
     with _rewrite(out / "candidates.jsonl") as app:
         for pid, cands in groups.items():
             for c in cands:
-                app.write({"problem_id": pid, "index": c.index, "sha": c.sha, "code": c.code})
+                row = {"problem_id": pid, "index": c.index, "sha": c.sha, "code": c.code}
+                app.write({**row, **(record(c) if record is not None else {})})
 
 
 def write_tests(
@@ -42,8 +49,11 @@ def write_selections(
     draws: Sequence[Draw],
     rankings: Sequence[Mapping[str, list[Ranking]]],
     groups: Mapping[str, Sequence[Candidate]],
+    *,
+    selected: bool = True,
 ) -> None:
-    """Appends the reranker's rows to selections.jsonl and writes selected/<reranker>.jsonl.
+    """Appends the reranker's rows to selections.jsonl and writes selected/<reranker>.jsonl
+    (unless not ``selected``).
 
     ``chosen`` and ``pick`` are candidate indexes (sampling order within the task). Scores are
     kept for draw 0 only. The selected file is an EvalPlus samples file with draw 0's pick per
@@ -72,6 +82,8 @@ def write_selections(
                 if d.index == 0:
                     row["scores"] = list(r.scores)
                 app.write(row)
+    if not selected:
+        return
     sel_dir = out / "selected"
     sel_dir.mkdir(exist_ok=True)
     first = rankings[0][next(iter(rankings[0]))]
@@ -80,3 +92,32 @@ def write_selections(
             if first[p].chosen:
                 c = groups[pid][draws[0].kept[p][first[p].pick]]
                 app.write({"task_id": pid, "solution": c.code, "index": c.index})
+
+
+def write_rankings(
+    out: Path,
+    choice: RerankerChoice,
+    pids: Sequence[str],
+    rankings: Sequence[Ranking],
+    groups: Mapping[str, Sequence[Candidate]],
+    matrices: Mapping[str, PassMatrix],
+) -> None:
+    """Appends the reranker's rows of problems without labels to selections.jsonl (as
+    :func:`write_selections` writes them, with ``expected_acc`` None)."""
+    with JsonlAppender(out / "selections.jsonl", sync_every=10_000) as app:
+        for pid, r in zip(pids, rankings, strict=True):
+            cands = groups[pid]
+            matrix = matrices.get(pid)
+            app.write(
+                {
+                    "problem_id": pid,
+                    "reranker": choice.label,
+                    "draw": 0,
+                    "n_samples": len(cands),
+                    "n_tests": len(matrix.test_ids) if matrix is not None else 0,
+                    "chosen": [cands[i].index for i in r.chosen],
+                    "pick": cands[r.pick].index,
+                    "expected_acc": None,
+                    "scores": list(r.scores),
+                }
+            )

@@ -38,30 +38,27 @@ Scores = dict[str, dict[str, tuple[tuple[float, float], ...]]]
 def scoring_rerankers(
     choices: Sequence[RerankerChoice], rerankers: Sequence[Reranker]
 ) -> list[tuple[RerankerChoice, Any]]:
-    """The rerankers that score candidates with a model (``score_items``), not from ground truth."""
-    return [(c, r) for c, r in zip(choices, rerankers, strict=True) if scores_with_a_model(r)]
+    """The rerankers that score candidates (``score_items``), each scored once by the engine."""
+    return [(c, r) for c, r in zip(choices, rerankers, strict=True) if scores_candidates(r)]
 
 
-def scores_with_a_model(reranker: Any) -> bool:
-    """Whether ``reranker`` scores candidates with a model (``score_items`` and a ``scorer``), not from
-    ground truth: such scores are computed once, checked, written and judged by the engine."""
-    return (
-        callable(getattr(reranker, "score_items", None))
-        and getattr(reranker, "scorer", None) is not None
-        and "gold" not in reranker.needs
-    )
+def scores_candidates(reranker: Any) -> bool:
+    """Whether ``reranker`` scores candidates (``score_items`` and a ``scorer``): such scores are
+    computed once, checked, written and judged by the engine. A scorer that reads the labels
+    (``oracle-labels``) is scored too, from the items' labels: a check that the metrics reach
+    their bounds."""
+    return callable(getattr(reranker, "score_items", None)) and getattr(reranker, "scorer", None) is not None
 
 
-#: Candidates scored per call of a reward model, at least (a scorer with a larger batch size gets
-#: one batch per call); their rows are on disk before the next call. On a CPU a 1.5B verifier
-#: scores 64 HumanEval-sized candidates in about 8 minutes: a kill loses at most that.
-CHUNK = 64
+#: Candidates per call of a reward model, at least (whole problems; a scorer with a batch size
+#: gets that many): their rows are on disk before the next call, so a kill loses at most one call.
+CHUNK = 8
 
 
 def _chunk_size(reranker: Any) -> int:
     options = getattr(getattr(reranker, "scorer", None), "options", None)
-    batch = getattr(options, "batch_size", 0)
-    return max(CHUNK, batch if isinstance(batch, int) else 0)
+    batch = getattr(options, "batch_size", None)
+    return batch if isinstance(batch, int) and not isinstance(batch, bool) and batch > 0 else CHUNK
 
 
 def score_run(
@@ -72,6 +69,7 @@ def score_run(
     resume: bool = False,
     chunk: int | None = None,
     fix: str | None = None,
+    gold: Mapping[str, tuple[bool, ...]] | None = None,
 ) -> Scores:
     """Scores every candidate with every reward-model reranker and writes ``rm_scores.jsonl``.
 
@@ -84,9 +82,11 @@ def score_run(
         items: One item per problem (prompt and candidates).
         scoring: The ``(choice, reranker)`` pairs of :func:`scoring_rerankers`.
         resume: Keep the rows already in ``rm_scores.jsonl``.
-        chunk: Candidates per model call (default :data:`CHUNK`, or the scorer's batch size when
-            it is larger).
+        chunk: Candidates per model call, at least (whole problems; default: the scorer's batch
+            size, else :data:`CHUNK`).
         fix: What a fault's message tells the user to do (default: fix and re-run with --resume).
+        gold: problem_id -> each candidate's label (primary view), given to the items of a scorer
+            that reads them (``oracle-labels``) and to no other.
 
     Returns:
         label -> problem_id -> ``(score, prob)`` per candidate.
@@ -99,7 +99,13 @@ def score_run(
     from tqdm.auto import tqdm
 
     path = out / "rm_scores.jsonl"
-    done = _finished_scores(path, items) if resume else {}
+    # rows keyed by the scorer's spec (SWE-bench runs before they ran through this loop) count for its label
+    aliases = {
+        str(getattr(r.scorer, "spec", "")): c.label
+        for c, r in scoring
+        if getattr(r, "scorer", None) is not None
+    }
+    done = _finished_scores(path, items, aliases) if resume else {}
     if not resume:
         path.unlink(missing_ok=True)
     result: Scores = {}
@@ -107,7 +113,10 @@ def score_run(
     with JsonlAppender(path, sync_every=10_000) as app:
         for choice, reranker in scoring:
             have = done.get(choice.label, {})
-            todo = [it for it in items if any((it.problem_id, c.index) not in have for c in it.candidates)]
+            mine = items
+            if "gold" in reranker.needs:
+                mine = [replace(it, gold=(gold or {}).get(it.problem_id)) for it in items]
+            todo = [it for it in mine if any((it.problem_id, c.index) not in have for c in it.candidates)]
             n_todo = sum(len(it.candidates) for it in todo)
             if resume:
                 log.info("%s: %d of %d candidates already scored", choice.label, total - n_todo, total)
@@ -150,15 +159,19 @@ def score_run(
 
 
 def _chunks(items: Sequence[RerankItem], size: int) -> list[list[RerankItem]]:
-    out: list[list[RerankItem]] = [[]]
+    """Whole problems per chunk, at least ``size`` candidates where the problems allow it."""
+    out: list[list[RerankItem]] = []
+    cur: list[RerankItem] = []
     n = 0
     for it in items:
-        if out[-1] and n + len(it.candidates) > size:
-            out.append([])
-            n = 0
-        out[-1].append(it)
+        cur.append(it)
         n += len(it.candidates)
-    return [b for b in out if b]
+        if n >= size:
+            out.append(cur)
+            cur, n = [], 0
+    if cur:
+        out.append(cur)
+    return out
 
 
 def checked_score_items(
@@ -203,9 +216,11 @@ def _finite(v: Any) -> bool:
 
 
 def _finished_scores(
-    path: Path, items: Sequence[RerankItem]
+    path: Path, items: Sequence[RerankItem], aliases: Mapping[str, str] | None = None
 ) -> dict[str, dict[tuple[str, int], dict[str, Any]]]:
-    """label -> (problem_id, index) -> row, from a previous invocation's rm_scores.jsonl."""
+    """label -> (problem_id, index) -> row, from a previous invocation's rm_scores.jsonl (a row
+    whose ``scorer`` is a key of ``aliases`` counts for that label)."""
+    aliases = aliases or {}
     known = {(it.problem_id, c.index) for it in items for c in it.candidates}
     done: dict[str, dict[tuple[str, int], dict[str, Any]]] = {}
     for no, row in iter_jsonl(path, missing_ok=True):
@@ -218,7 +233,7 @@ def _finished_scores(
                 f"score of {key[0]} #{key[1]}, which is not a candidate of this run",
                 "Delete that line and re-run with --resume",
             )
-        mine = done.setdefault(row["scorer"], {})
+        mine = done.setdefault(aliases.get(row["scorer"], row["scorer"]), {})
         if key in mine:
             raise InputError.at(
                 path,

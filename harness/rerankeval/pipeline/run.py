@@ -23,13 +23,20 @@ from typing import Any
 from rerankeval import __version__
 from rerankeval.cache import ResultCache
 from rerankeval.core.metrics import oracle_pass_at_n, plain_pass_at_1, unit_test_quality
-from rerankeval.core.rerank import PassMatrix, Reranker, RerankItem
+from rerankeval.core.rerank import PassMatrix, Ranking, Reranker, RerankItem
 from rerankeval.core.types import Candidate, content_hash
 from rerankeval.errors import HarnessFaultError, InputError
 from rerankeval.pipeline.config import RerankConfig
-from rerankeval.pipeline.evaluate import baseline_metrics, make_draws, rank_draw, reranker_metrics
+from rerankeval.pipeline.evaluate import (
+    baseline_metrics,
+    checked_rank,
+    make_draws,
+    rank_draw,
+    reranker_metrics,
+)
 from rerankeval.pipeline.inputs import (
     Benchmark,
+    RunOutcome,
     TestCase,
     Verdict,
     file_sha256,
@@ -40,7 +47,7 @@ from rerankeval.pipeline.inputs import (
     read_tests,
     verdict_of_row,
 )
-from rerankeval.pipeline.outputs import write_candidates, write_selections, write_tests
+from rerankeval.pipeline.outputs import write_candidates, write_rankings, write_selections, write_tests
 from rerankeval.pipeline.rm_scoring import Scores, reward_quality, score_run, scoring_rerankers
 from rerankeval.rerankers.registry import load_reranker, reranker_accepts, reranker_spec
 from rerankeval.runs import (
@@ -120,6 +127,17 @@ def _group(candidates: Sequence[Candidate], bench: Benchmark) -> dict[str, tuple
     return {pid: tuple(sorted(cs, key=lambda c: c.index)) for pid, cs in by.items()}
 
 
+def run_fingerprint(cfg: RerankConfig, bench: Benchmark) -> dict[str, Any]:
+    """What ``--resume`` checks against ``run.json``: the inputs' content and the settings that
+    determine finished rows (a resume whose fingerprint differs is refused)."""
+    return {
+        "samples_sha256": file_sha256(cfg.samples),
+        "tests_sha256": file_sha256(cfg.tests) if cfg.tests is not None else None,
+        "dataset_hash": bench.hash,
+        **cfg.results_key(),
+    }
+
+
 def _check_resume(prev: dict[str, Any], cfg: RerankConfig, fingerprint: dict[str, Any]) -> None:
     old = prev.get("fingerprint", {})
     diff = sorted(k for k in fingerprint if old.get(k) != fingerprint[k])
@@ -133,7 +151,8 @@ def _check_resume(prev: dict[str, Any], cfg: RerankConfig, fingerprint: dict[str
 def _gold(out: Path, bench: Benchmark, candidates: Sequence[Candidate], resume: bool) -> dict[Key, Verdict]:
     views = list(bench.views)
     path = out / "gold.jsonl"
-    if resume and path.exists():
+    partial = bool(getattr(bench, "partial_labels", False))
+    if resume and path.exists() and not partial:  # partial labels are cheap to read again
         rows = {}
         for r in read_run_rows(path):
             v = verdict_of_row(r, views)
@@ -151,7 +170,7 @@ def _gold(out: Path, bench: Benchmark, candidates: Sequence[Candidate], resume: 
         verdicts = bench.judge(candidates, progress=bar.update)
     judged = {(v.problem_id, v.index): v for v in verdicts}
     missing = [c for c in candidates if (c.problem_id, c.index) not in judged]
-    if missing:
+    if missing and not partial:
         raise HarnessFaultError(
             f"benchmark {bench.name!r} returned no verdict for {len(missing)} candidate(s), e.g. "
             f"{missing[0].problem_id} #{missing[0].index}: its adapter must judge every candidate "
@@ -270,9 +289,19 @@ def _check_tests_given(cfg: RerankConfig, rerankers: Sequence[Reranker]) -> None
 
 
 def _items(
-    bench: Benchmark, groups: dict[str, tuple[Candidate, ...]], matrices: dict[str, PassMatrix]
+    bench: Benchmark, groups: Mapping[str, tuple[Candidate, ...]], matrices: Mapping[str, PassMatrix]
 ) -> list[RerankItem]:
-    return [RerankItem(pid, bench.problems[pid].prompt, cs, matrices.get(pid)) for pid, cs in groups.items()]
+    fields = getattr(bench, "score_fields", None)
+    return [
+        RerankItem(
+            pid,
+            bench.problems[pid].prompt,
+            cs,
+            matrices.get(pid),
+            fields=tuple(dict(fields(c)) for c in cs) if callable(fields) else None,
+        )
+        for pid, cs in groups.items()
+    ]
 
 
 def _load_rerankers(cfg: RerankConfig) -> tuple[list[Reranker], list[dict[str, Any]]]:
@@ -295,6 +324,8 @@ def run_rerank(
     overwrite: bool = False,
     executor: Executor | None = None,
     fix: str | None = None,
+    inputs: Mapping[str, Path | None] | None = None,
+    meta: Mapping[str, Any] | None = None,
 ) -> RunResult:
     """Runs (or resumes) a rerank run and writes its directory.
 
@@ -307,6 +338,9 @@ def run_rerank(
         executor: Sandbox executor with ``run(jobs, assets, progress)`` (default: a LocalExecutor).
         fix: What a harness fault's message tells the user to do (default: fix it and re-run with
             --resume); a host that calls the loop itself (lm-eval) says how to re-run there.
+        inputs: The host's other input files (option name -> path), checked against the run's
+            outputs like ``--samples``.
+        meta: The host's fields of ``run.json`` (they replace the engine's of the same name).
 
     Raises:
         InputError: Bad inputs, unknown problems, or a resume whose inputs changed.
@@ -320,12 +354,7 @@ def run_rerank(
     if len(set(labels)) != len(labels):
         raise InputError(f"reranker given twice: {', '.join(labels)}. Give each --reranker once")
     _check_tests_given(cfg, rerankers)
-    fingerprint = {
-        "samples_sha256": file_sha256(cfg.samples),
-        "tests_sha256": file_sha256(cfg.tests) if cfg.tests is not None else None,
-        "dataset_hash": bench.hash,
-        **cfg.results_key(),
-    }
+    fingerprint = run_fingerprint(cfg, bench)
     tests: dict[str, list[TestCase]] = {}
     if cfg.tests is not None:
         tests = read_tests(
@@ -343,20 +372,35 @@ def run_rerank(
             *labels_now,
             *(_stem(r.get("label")) for r in meta.get("rerankers") or () if isinstance(r, dict)),
         }
-        return [*RERANK_FILES, *(f"selected/{s}.jsonl" for s in sorted(stems) if s)]
+        host = getattr(bench, "own_files", None)  # the adapter's own outputs (SWE-bench predictions)
+        extra = list(host(meta)) if callable(host) else []
+        return [*RERANK_FILES, *(f"selected/{s}.jsonl" for s in sorted(stems) if s), *extra]
 
-    inputs = {
+    files = {
         "--samples": cfg.samples,
         "--tests": cfg.tests,
         "--dataset-path": cfg.dataset_path,
         "--difficulty": cfg.difficulty,
         "--probe": cfg.probe,
+        **(inputs or {}),
     }
-    with RunDir(cfg.out, resume=resume, overwrite=overwrite, inputs=inputs, own=own) as run:
+    with RunDir(cfg.out, resume=resume, overwrite=overwrite, inputs=files, own=own) as run:
         if run.previous is not None:
             _check_resume(run.previous, cfg, fingerprint)
         return _run(
-            cfg, bench, candidates, groups, tests, rerankers, specs, fingerprint, run, resume, executor, fix
+            cfg,
+            bench,
+            candidates,
+            groups,
+            tests,
+            rerankers,
+            specs,
+            fingerprint,
+            run,
+            resume,
+            executor,
+            fix,
+            dict(meta or {}),
         )
 
 
@@ -379,7 +423,10 @@ def _run(
     resume: bool,
     executor: Executor | None,
     fix: str | None = None,
+    host_meta: dict[str, Any] | None = None,
 ) -> RunResult:
+    t0 = time.monotonic()
+    previous = run.previous or {}
     no_tests = sorted(set(groups) - set(tests)) if cfg.tests is not None else []
     if no_tests:
         log.warning(
@@ -401,12 +448,14 @@ def _run(
             "views": dict(bench.views),
             "n_problems": len(groups),
         },
+        **(host_meta or {}),
     }
     run.write_meta(meta)
-    write_candidates(cfg.out, groups)
+    write_candidates(cfg.out, groups, getattr(bench, "candidate_record", None))
     if cfg.budget is None:  # a budgeted run writes the tests it spends, once they are known
         write_tests(cfg.out, groups, tests)
     gold = _gold(cfg.out, bench, candidates, resume)
+    _check_labels(cfg, rerankers, groups, gold)
     matrices: dict[str, PassMatrix] = {}
     spent = None
     if cfg.tests is not None and cfg.budget is None:
@@ -418,13 +467,47 @@ def _run(
             cfg, bench, *matrix_view(bench, groups, tests), executor, rerankers
         )
     scoring = scoring_rerankers(cfg.rerankers, rerankers)
-    scores = score_run(cfg.out, _items(bench, groups, {}), scoring, resume=resume, fix=fix) if scoring else {}
-    metrics = _evaluate(cfg, bench, groups, matrices, gold, rerankers, scores, fix)
+    scores: Scores = {}
+    if scoring:
+        primary = next(iter(bench.views))
+        labels = {
+            pid: tuple(gold[(pid, c.index)].passed[primary] for c in cs)
+            for pid, cs in groups.items()
+            if all((pid, c.index) in gold for c in cs)
+        }
+        scores = score_run(cfg.out, _items(bench, groups, {}), scoring, resume=resume, fix=fix, gold=labels)
+    metrics, rankings = _evaluate(cfg, bench, groups, matrices, gold, rerankers, scores, fix)
     if spent is not None:
         metrics["budget"] = spent
+    finish = getattr(bench, "finish", None)
+    if callable(finish):
+        metrics.update(finish(RunOutcome(cfg.out, groups, gold, rankings, scores, dict(metrics))))
     write_json_atomic(cfg.out / "metrics.json", metrics)
+    # a resumed run adds to the time its earlier invocations recorded (an interrupted one records none)
+    spent_s = float(previous.get("duration_s") or 0.0) + time.monotonic() - t0
+    meta.update(duration_s=round(spent_s, 1), invocations=int(previous.get("invocations") or 0) + 1)
     run.finish(meta)
     return RunResult(cfg.out, metrics)
+
+
+def _check_labels(
+    cfg: RerankConfig,
+    rerankers: Sequence[Reranker],
+    groups: Mapping[str, Sequence[Candidate]],
+    gold: Mapping[Key, Verdict],
+) -> None:
+    """With partial labels, a reranker that reads them (the oracle) cannot rank every problem.
+
+    Raises:
+        InputError: Naming the reranker, the problems and the fix, before any matrix or score.
+    """
+    readers = [c.label for c, r in zip(cfg.rerankers, rerankers, strict=True) if "gold" in r.needs]
+    rest = [pid for pid, cs in groups.items() if any((pid, c.index) not in gold for c in cs)]
+    if readers and rest:
+        raise InputError(
+            f"reranker '{readers[0]}' reads the labels, and {len(rest)} problem(s) have "
+            f"unlabelled candidates (e.g. {rest[0]}). Label them, or drop the reranker"
+        )
 
 
 def _by_group(
@@ -463,9 +546,14 @@ def _evaluate(
     rerankers: Sequence[Reranker],
     scores: Scores,
     fix: str | None = None,
-) -> dict[str, Any]:
-    pids = list(groups)
-    items = _items(bench, groups, matrices)
+) -> tuple[dict[str, Any], dict[str, dict[str, Ranking]]]:
+    """The run's metrics (over the problems whose candidates are all labelled) and each reranker's
+    ranking of every problem (see :class:`RunOutcome`)."""
+    every = list(groups)
+    pids = [pid for pid in every if all((pid, c.index) in gold for c in groups[pid])]
+    rest = [pid for pid in every if pid not in set(pids)]  # only with the adapter's partial_labels
+    labelled = {pid: groups[pid] for pid in pids}
+    items = _items(bench, labelled, matrices)
     views = list(bench.views)
     golds = {v: [[gold[(pid, c.index)].passed[v] for c in groups[pid]] for pid in pids] for v in views}
 
@@ -474,8 +562,15 @@ def _evaluate(
             items, golds, num_samples=cfg.num_samples, num_tests=cfg.num_tests, draws=cfg.draws, seed=cfg.seed
         )
 
-    draws = draws_of(items)
-    base = baseline_metrics(draws)
+    def scored(items: list[RerankItem], label: str) -> list[RerankItem]:
+        table = scores[label]
+        return [replace(it, rm_scores=tuple(s for s, _ in table[it.problem_id])) for it in items]
+
+    draws = draws_of(items) if pids else []
+    nan = float("nan")
+    base = (
+        baseline_metrics(draws) if draws else {v: {"plain_pass@1": nan, "oracle_pass@n": nan} for v in views}
+    )
     out: dict[str, Any] = {
         "views": dict(bench.views),
         "n_problems": len(pids),
@@ -492,24 +587,38 @@ def _evaluate(
         **{v: base[v] for v in views},
         "rerankers": {},
     }
+    if rest:
+        out["n_problems_unlabelled"] = len(rest)
     sel_path = cfg.out / "selections.jsonl"
     sel_path.unlink(missing_ok=True)
+    selected = bool(getattr(bench, "selected_files", True))
     per_problem: dict[str, list[float]] = {}
+    ranked: dict[str, dict[str, Ranking]] = {}
     for choice, reranker in zip(cfg.rerankers, rerankers, strict=True):
         t0 = time.monotonic()
-        mine = draws
-        if choice.label in scores:  # scored once above: the same draws, carrying the scores
-            table = scores[choice.label]
-            mine = draws_of(
-                [replace(it, rm_scores=tuple(s for s, _ in table[it.problem_id])) for it in items]
+        # scored once before: the same draws, carrying the scores (a reranker that reads the labels
+        # ranks from them, view by view)
+        use_scores = choice.label in scores and "gold" not in reranker.needs
+        mine: dict[str, Ranking] = {}
+        if pids:
+            these = draws_of(scored(items, choice.label)) if use_scores else draws
+            rankings = [rank_draw(reranker, d, choice.label, fix) for d in these]
+            res = reranker_metrics(reranker, these, rankings, base, bootstrap=cfg.bootstrap, seed=cfg.seed)
+            out["rerankers"][choice.label] = {v: r.as_dict() for v, r in res.items()}
+            per_problem[choice.label] = res[views[0]].per_problem
+            write_selections(cfg.out, choice, these, rankings, labelled, selected=selected)
+            mine.update(zip(pids, rankings[0][views[0]], strict=True))
+        if rest:
+            others = _items(bench, {pid: groups[pid] for pid in rest}, matrices)
+            got = checked_rank(
+                reranker, scored(others, choice.label) if use_scores else others, choice.label, fix
             )
-        rankings = [rank_draw(reranker, d, choice.label, fix) for d in mine]
-        res = reranker_metrics(reranker, mine, rankings, base, bootstrap=cfg.bootstrap, seed=cfg.seed)
-        out["rerankers"][choice.label] = {v: r.as_dict() for v, r in res.items()}
-        per_problem[choice.label] = res[views[0]].per_problem
-        write_selections(cfg.out, choice, mine, rankings, groups)
+            write_rankings(cfg.out, choice, rest, got, groups, matrices)
+            mine.update(zip(rest, got, strict=True))
+        if cfg.num_samples is None:  # rankings of the full candidate sets
+            ranked[choice.label] = {pid: mine[pid] for pid in every}
         log.info("%s: ranked and bootstrapped in %.1fs", choice.label, time.monotonic() - t0)
-    if matrices:
+    if matrices and pids:
         out["unit_test_quality"] = {
             v: unit_test_quality(
                 [matrices[p] for p in pids], golds[v], [matrices[p].reference for p in pids]
@@ -522,9 +631,13 @@ def _evaluate(
     fractions = {
         v: [[gold[(pid, c.index)].fractions.get(v) for c in groups[pid]] for pid in pids] for v in views
     }
-    quality = reward_quality(
-        groups, golds, scores, matrices, n_boot=cfg.bootstrap, seed=cfg.seed, fractions=fractions
+    quality = (
+        reward_quality(
+            labelled, golds, scores, matrices, n_boot=cfg.bootstrap, seed=cfg.seed, fractions=fractions
+        )
+        if pids
+        else None
     )
     if quality:
         out["rm_quality"] = quality
-    return out
+    return out, ranked

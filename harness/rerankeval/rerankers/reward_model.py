@@ -29,7 +29,21 @@ from rerankeval.generation.scoring import (
 
 log = logging.getLogger(__name__)
 
+#: Prompt templates by name: ``code`` here; a benchmark plugin adds its own with
+#: :func:`register_template` (SWE-bench: ``swebench-patch``, ``swebench-trajectory``).
 TEMPLATES: dict[str, TemplateSet] = {"code": CODE_TEMPLATE}
+
+
+def register_template(template: TemplateSet) -> None:
+    """Makes ``template`` available to ``rm`` by its name (``-R template=NAME``).
+
+    Raises:
+        ValueError: Another template of that name is registered.
+    """
+    have = TEMPLATES.get(template.name)
+    if have is not None and have != template:
+        raise ValueError(f"a different template named '{template.name}' is registered")
+    TEMPLATES[template.name] = template
 
 
 class RewardModelReranker:
@@ -38,7 +52,8 @@ class RewardModelReranker:
     Args:
         rm: Scorer spec, e.g. ``vllm:TIGER-Lab/AceCodeRM-7B`` or ``verifier:vllm:ksshumab/SWE-RM``.
             May be omitted when every item carries ``rm_scores``.
-        template: ``"code"`` (problem + candidate program) or a :class:`TemplateSet`.
+        template: ``"code"`` (problem + candidate program), another name in :data:`TEMPLATES`, or
+            a :class:`TemplateSet`.
         prompt: A text file replacing the verifier prompt of ``template`` (slots ``{problem}``,
             ``{candidate}``, ``{yes}``, ``{no}``; see
             :func:`~rerankeval.generation.scoring.verifier_prompt_from_file`).
@@ -99,11 +114,14 @@ class RewardModelReranker:
         return ResultCache("rm_scores")
 
     def inputs(self, item: RerankItem) -> list[ScoreInput]:
-        """The scorer inputs of one item (problem statement + each candidate, labels when known)."""
-        gold = item.gold if item.gold is not None else (None,) * len(item.candidates)
+        """The scorer inputs of one item (problem statement + each candidate, the benchmark's own
+        template fields and the labels when the item has them)."""
+        n = len(item.candidates)
+        gold = item.gold if item.gold is not None else (None,) * n
+        fields = item.fields if item.fields is not None else ({},) * n
         return [
-            ScoreInput.of(label=g, problem=item.prompt, candidate=c.code)
-            for c, g in zip(item.candidates, gold, strict=True)
+            ScoreInput.of(label=g, **{"problem": item.prompt, "candidate": c.code, **f})
+            for c, g, f in zip(item.candidates, gold, fields, strict=True)
         ]
 
     def score_items(

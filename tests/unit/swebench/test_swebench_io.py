@@ -11,7 +11,6 @@ import pytest
 from rerankeval.errors import InputError
 from rerankeval_swebench import (
     PATCH_TEMPLATE,
-    TRAJECTORY_TEMPLATE,
     HarnessUnavailableError,
     docker_problem,
     labels_from_field,
@@ -20,7 +19,6 @@ from rerankeval_swebench import (
     read_instances,
     reranked_model_name,
     run_harness,
-    score_input,
     write_predictions,
 )
 from rerankeval_swebench.harness import default_base_name
@@ -165,14 +163,25 @@ def test_without_docker_the_harness_refuses_with_a_clear_message(tmp_path: Path)
 
 
 def test_prompt_inputs_carry_issue_and_patch_and_need_a_trajectory_for_that_template(tmp_path: Path) -> None:
-    inst = read_instances(
-        _jsonl(tmp_path / "i.jsonl", [{"instance_id": "a", "repo": "o/r", "problem_statement": "crash"}])
-    )["a"]
-    cand = read_candidates([_jsonl(tmp_path / "c.jsonl", [{"instance_id": "a", "model_patch": "diff"}])])[0]
-    x = score_input(inst, cand, PATCH_TEMPLATE, label=True)
+    from rerankeval.core.rerank import RerankItem
+    from rerankeval.rerankers.reward_model import RewardModelReranker
+    from rerankeval_swebench.benchmark import SweBenchmark
+    from rerankeval_swebench.pipeline import RerankConfig, run_rerank
+
+    inst_path = _jsonl(
+        tmp_path / "i.jsonl", [{"instance_id": "a", "repo": "o/r", "problem_statement": "crash"}]
+    )
+    cand_path = _jsonl(tmp_path / "c.jsonl", [{"instance_id": "a", "model_patch": "diff", "resolved": True}])
+    instances, cands = read_instances(inst_path), read_candidates([cand_path])
+    bench = SweBenchmark(instances, {"a": cands}, {("a", 0): True})
+    (c,) = bench.candidates()
+    item = RerankItem("a", bench.problems["a"].prompt, (c,), gold=(True,), fields=(bench.score_fields(c),))
+    (x,) = RewardModelReranker(template="swebench-patch").inputs(item)
+    assert x.mapping == {"repo": "o/r", "problem": "crash", "candidate": "diff"} and x.label is True
     text = PATCH_TEMPLATE.verifier.render({**x.mapping, "yes": "YES", "no": "NO"})[0]["content"]
     assert "<issue>\ncrash\n</issue>" in text and "<patch>\ndiff\n</patch>" in text
     assert text.endswith("YES or NO.")
-    assert x.label is True
-    with pytest.raises(InputError, match="trajectory"):
-        score_input(inst, cand, TRAJECTORY_TEMPLATE)
+    cfg = RerankConfig(inst_path, (cand_path,), "oracle-labels", tmp_path / "run", template="trajectory")
+    with pytest.raises(InputError, match="the trajectory template needs a 'trajectory' field"):
+        run_rerank(cfg)
+    assert not (tmp_path / "run").exists()  # refused before any work
