@@ -15,7 +15,7 @@
 # run without LIMIT: only the missing problems are generated.
 #
 # The rerank step needs no model for the unit tests. The verifier's scores are written to the run directory's
-# rm_scores.jsonl as they come (every 64 candidates) and copied here with run.json; a run directory that does not
+# rm_scores.jsonl as they come (after every scorer batch) and copied here with run.json; a run directory that does not
 # exist yet starts from those copies, so the committed tables reproduce from the committed samples, tests and
 # verifier scores with step 3 alone, without a model, and a scoring step stopped on one machine continues on another.
 set -euo pipefail
