@@ -33,6 +33,9 @@ def setup_logging() -> None:
     """Configures the ``rerankeval`` logger once (level from RERANKEVAL_LOG_LEVEL, default INFO)."""
     if getattr(setup_logging, "_done", False):
         return
+    # stdout carries the commands' tables and JSON: vLLM logs to stdout unless told otherwise (read
+    # when vLLM is imported, which the commands do later)
+    os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
     level = os.environ.get("RERANKEVAL_LOG_LEVEL", "INFO").upper()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
