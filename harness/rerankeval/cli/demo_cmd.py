@@ -201,3 +201,7 @@ def demo(
         f"demo done in {total / 60:.1f} min ({', '.join(f'{k} {v:.0f} s' for k, v in times.items())}): "
         f"run {run}, figures in {out / 'report'}"
     )
+    click.echo(
+        "what a larger run looks like (40 problems, 16 samples, every reranker, the 1.5B verifier): "
+        "results/reference/qwen2.5-coder/README.md"
+    )
