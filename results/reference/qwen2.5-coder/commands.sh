@@ -15,9 +15,11 @@
 # run without LIMIT: only the missing problems are generated.
 #
 # The rerank step needs no model for the unit tests. The verifier's scores are written to the run directory's
-# rm_scores.jsonl as they come (after every scorer batch) and copied here with run.json; a run directory that does not
-# exist yet starts from those copies, so the committed tables reproduce from the committed samples, tests and
-# verifier scores with step 3 alone, without a model, and a scoring step stopped on one machine continues on another.
+# rm_scores.jsonl as they come (after every scorer batch) and copied here with run.json, the ground truth
+# (gold.jsonl) and the pass-matrix rows (matrix.jsonl, canonical.jsonl); a run directory that does not exist yet
+# starts from those copies, so the committed tables reproduce with step 3 alone, without a model or a re-execution
+# (delete the copied gold/matrix rows in the run directory to execute again), and a scoring step stopped on one
+# machine continues on another.
 set -euo pipefail
 DATASET=${1:?usage: [LIMIT=K] commands.sh humaneval|mbpp}
 DATA=${RERANKEVAL_SHARED_DATA:-../shared/data}
@@ -38,6 +40,7 @@ mkdir -p "$OUT"
 RESUME=()
 if [[ ! -f $RUN/run.json && -f $OUT/run.json && -f $OUT/rm_scores.jsonl ]]; then
   mkdir -p "$RUN" && cp "$OUT/run.json" "$OUT/rm_scores.jsonl" "$RUN/"   # the scores computed before
+  for f in gold.jsonl matrix.jsonl canonical.jsonl; do if [[ -f $OUT/$f ]]; then cp "$OUT/$f" "$RUN/"; fi; done
 fi
 if [[ -f $RUN/run.json ]]; then RESUME=(--resume); fi
 
@@ -62,4 +65,4 @@ rerankeval rerank --dataset "$DATASET" --dataset-path "$DPATH" \
 rerankeval report "$RUN" --out "$OUT/report" --overwrite --reranker coderm --reranker codet --reranker mbr-exec \
   --allocation-reranker codet --orders 5 --seed 0 --bootstrap 1000 \
   --policy-label "$RUN=Qwen2.5-Coder-0.5B-Instruct" --tests-label "$RUN=Qwen2.5-Coder-1.5B-Instruct (asserts)"
-cp "$RUN/metrics.json" "$RUN/run.json" "$RUN/rm_scores.jsonl" "$OUT/"
+cp "$RUN/metrics.json" "$RUN/run.json" "$RUN/rm_scores.jsonl" "$RUN/gold.jsonl" "$RUN/matrix.jsonl" "$RUN/canonical.jsonl" "$OUT/"

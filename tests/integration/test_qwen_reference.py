@@ -1,0 +1,99 @@
+"""The Qwen2.5-Coder reference run (results/reference/qwen2.5-coder/humaneval/first40) reproduces from its
+committed files with one `rerankeval rerank` command and no model: the verifier's scores come from the
+committed rm_scores.jsonl, and the committed ground truth and pass-matrix rows are checked by running a
+few problems again in the sandbox."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rerankeval.cli.main import _register, cli
+
+REF = (
+    Path(__file__).resolve().parents[2] / "results" / "reference" / "qwen2.5-coder" / "humaneval" / "first40"
+)
+RERANKERS = (
+    "first",
+    "random",
+    "coderm",
+    "codet",
+    "mbr-exec",
+    "rm",
+    "hybrid",
+    "hybrid:mode=tiebreak",
+    "oracle",
+)
+
+pytestmark = pytest.mark.realdata
+
+
+def _rerank(
+    shared_data: Path,
+    samples: Path,
+    tests: Path,
+    out: Path,
+    *extra: str,
+    rerankers: tuple[str, ...] = RERANKERS,
+) -> dict:
+    _register()
+    args = [
+        *("rerank", "--dataset", "humaneval"),
+        *("--dataset-path", str(shared_data / "humanevalplus" / "HumanEvalPlus.jsonl.gz")),
+        *("--samples", str(samples), "--tests", str(tests), "--test-details"),
+        *(x for r in rerankers for x in ("--reranker", r)),
+        *(("--rm", "verifier:vllm:qwen2.5-coder-1.5b") if "rm" in rerankers else ()),
+        *("--bootstrap", "1000", "--out", str(out), *extra),
+    ]
+    res = CliRunner().invoke(cli, args, env={"RERANKEVAL_CACHE_DIR": str(out.parent / "cache")})
+    assert res.exit_code == 0, res.output
+    return json.loads((out / "metrics.json").read_text())
+
+
+def _rows(path: Path, pids: set[str]) -> dict:
+    rows = (json.loads(x) for x in path.read_text().splitlines())
+    return {(r["problem_id"], r["index"]): r for r in rows if r["problem_id"] in pids}
+
+
+def test_the_committed_tables_reproduce_without_a_model(shared_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    for name in ("run.json", "rm_scores.jsonl", "gold.jsonl", "matrix.jsonl", "canonical.jsonl"):
+        shutil.copy(REF / name, out / name)
+    new = _rerank(shared_data, REF / "samples.jsonl", REF / "tests.jsonl", out, "--resume")
+    old = json.loads((REF / "metrics.json").read_text())
+    for key in ("plus", "base", "rerankers", "unit_test_quality", "rm_quality", "n_tests"):
+        assert new[key] == old[key], key
+    assert new["rerankers"]["codet"]["plus"]["pass@1"] == pytest.approx(0.806, abs=5e-4)
+    # nothing was scored or executed again: every row came from the committed files
+    for name in ("rm_scores.jsonl", "gold.jsonl", "matrix.jsonl"):
+        assert (out / name).read_text().count("\n") == (REF / name).read_text().count("\n"), name
+
+
+def test_its_ground_truth_and_pass_matrix_rows_are_what_the_sandbox_gives(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    pids = {
+        "HumanEval/1",
+        "HumanEval/26",
+    }  # a problem the tests rescue, one where they mislead every reranker
+    samples, tests = tmp_path / "samples.jsonl", tmp_path / "tests.jsonl"
+    for src, dst, key in (
+        (REF / "samples.jsonl", samples, "task_id"),
+        (REF / "tests.jsonl", tests, "task_id"),
+    ):
+        dst.write_text("".join(x + "\n" for x in src.read_text().splitlines() if json.loads(x)[key] in pids))
+    out = tmp_path / "run"
+    _rerank(shared_data, samples, tests, out, rerankers=("coderm",))  # no model: the rows only
+    for name in ("gold.jsonl", "matrix.jsonl", "canonical.jsonl"):
+        mine, theirs = _rows(out / name, pids), _rows(REF / name, pids)
+        assert mine.keys() == theirs.keys() and mine, name
+        for key, row in theirs.items():
+            fields = (
+                ("passed", "base_passed", "plus_frac", "base_frac") if name == "gold.jsonl" else ("tests",)
+            )
+            assert {f: mine[key][f] for f in fields} == {f: row[f] for f in fields}, (name, key)
