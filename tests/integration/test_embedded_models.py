@@ -138,8 +138,11 @@ def test_lm_eval_vllm_backend_with_the_embedded_policy_solves_problems(
         livecodebench=True,
     )
     got = results["humaneval_plus_rm"]
-    # HumanEval/0-1 are easy: a real 0.5B coder solves most samples (0.675 on problems 0-4, FACTS).
-    assert got["pass@1,plain"] >= 0.4, got
+    # A real 0.5B coder solves problems: HumanEval/0 in 14 of 16 samples, HumanEval/1 in 2 of 16 (the
+    # committed reference run, results/reference/qwen2.5-coder). With 4 samples each, at least one solved
+    # problem and 2 right samples of 8 fail by chance well under 1% of the time (bf16 and float32 sample
+    # differently, so no exact count is fixed).
+    assert got["pass@n,oracle"] >= 0.5 and got["pass@1,plain"] >= 0.25, got
     assert got["pass@n,oracle"] >= got["pass@1,rerank-coderm"] >= got["pass@1,plain"] - 0.34, got
     # livecodebench_rm in the same pass: LiveCodeBench's prompt, extraction and grader. The 0.5B model
     # solves the functional palindrome problem (4 of 4 samples here) and rarely A + B on stdin (it
