@@ -243,7 +243,11 @@ def serve(tmp_path: Path) -> Iterator[Any]:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
             if p.poll() is not None:
-                pytest.fail(f"vLLM server exited: {(tmp_path / f'server{port}.log').read_text()[-2000:]}")
+                text = (tmp_path / f"server{port}.log").read_text()
+                causes = [line for line in text.splitlines() if "Error" in line or "error" in line][:20]
+                pytest.fail(
+                    "vLLM server exited; its errors:\n" + "\n".join(causes) + "\n...\n" + text[-2000:]
+                )
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):  # noqa: S310
                     return f"http://127.0.0.1:{port}/v1"
