@@ -66,16 +66,7 @@ def write_selections(
             for p, pid in enumerate(pids):
                 idx = [groups[pid][i].index for i in d.kept[p]]
                 r = rk[views[0]][p]
-                matrix = d.items[p].matrix
-                row = {
-                    "problem_id": pid,
-                    "reranker": choice.label,
-                    "draw": d.index,
-                    "n_samples": len(d.items[p].candidates),
-                    "n_tests": len(matrix.test_ids) if matrix is not None else 0,
-                    "chosen": [idx[i] for i in r.chosen],
-                    "pick": idx[r.pick] if r.chosen else None,
-                }
+                row = _row(choice.label, pid, d.index, idx, d.items[p].matrix, r)
                 for v in views:
                     key = "expected_acc" if v == views[0] else f"expected_acc_{v}"
                     row[key] = rk[v][p].expected_accuracy(d.golds[v][p])
@@ -106,18 +97,21 @@ def write_rankings(
     :func:`write_selections` writes them, with ``expected_acc`` None)."""
     with JsonlAppender(out / "selections.jsonl", sync_every=10_000) as app:
         for pid, r in zip(pids, rankings, strict=True):
-            cands = groups[pid]
-            matrix = matrices.get(pid)
-            app.write(
-                {
-                    "problem_id": pid,
-                    "reranker": choice.label,
-                    "draw": 0,
-                    "n_samples": len(cands),
-                    "n_tests": len(matrix.test_ids) if matrix is not None else 0,
-                    "chosen": [cands[i].index for i in r.chosen],
-                    "pick": cands[r.pick].index,
-                    "expected_acc": None,
-                    "scores": list(r.scores),
-                }
-            )
+            idx = [c.index for c in groups[pid]]
+            row = _row(choice.label, pid, 0, idx, matrices.get(pid), r)
+            app.write({**row, "expected_acc": None, "scores": list(r.scores)})
+
+
+def _row(
+    label: str, pid: str, draw: int, idx: Sequence[int], matrix: PassMatrix | None, r: Ranking
+) -> dict[str, Any]:
+    """The fields every selections.jsonl row has (``idx``: the candidate index of each ranked position)."""
+    return {
+        "problem_id": pid,
+        "reranker": label,
+        "draw": draw,
+        "n_samples": len(idx),
+        "n_tests": len(matrix.test_ids) if matrix is not None else 0,
+        "chosen": [idx[i] for i in r.chosen],
+        "pick": idx[r.pick] if r.chosen else None,
+    }

@@ -551,9 +551,11 @@ def _evaluate(
     ranking of every problem (see :class:`RunOutcome`)."""
     every = list(groups)
     pids = [pid for pid in every if all((pid, c.index) in gold for c in groups[pid])]
-    rest = [pid for pid in every if pid not in set(pids)]  # only with the adapter's partial_labels
+    known = set(pids)
+    rest = [pid for pid in every if pid not in known]  # only with the adapter's partial_labels
     labelled = {pid: groups[pid] for pid in pids}
     items = _items(bench, labelled, matrices)
+    others = _items(bench, {pid: groups[pid] for pid in rest}, matrices)
     views = list(bench.views)
     golds = {v: [[gold[(pid, c.index)].passed[v] for c in groups[pid]] for pid in pids] for v in views}
 
@@ -609,7 +611,6 @@ def _evaluate(
             write_selections(cfg.out, choice, these, rankings, labelled, selected=selected)
             mine.update(zip(pids, rankings[0][views[0]], strict=True))
         if rest:
-            others = _items(bench, {pid: groups[pid] for pid in rest}, matrices)
             got = checked_rank(
                 reranker, scored(others, choice.label) if use_scores else others, choice.label, fix
             )
