@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(
                 pytest.mark.skip(reason=f"real data not found at {DATA} (set RERANKEVAL_SHARED_DATA)")
             )
+
+
+@pytest.fixture(autouse=True)
+def _release_models() -> Iterator[None]:
+    """Each test's models go when it ends: the engine cache of rerankeval.generation.engines lives
+    as long as the process, and a slow-tier session that kept every test's engine (a vLLM engine
+    holds a KV cache of VLLM_CPU_KVCACHE_SPACE GiB) was killed for memory on a 24 GiB machine."""
+    yield
+    engines = sys.modules.get("rerankeval.generation.engines")
+    if engines is not None:
+        engines.release_engines()
 
 
 @pytest.fixture(scope="session")

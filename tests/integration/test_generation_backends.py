@@ -78,6 +78,26 @@ def test_vllm_backend_samples_with_chat_templates_seeds_and_stops(tiny_lm_dir: P
     assert gen.generate_detailed([CHAT], max_tokens=1)[0].prompt_tokens == hf[0].prompt_tokens
 
 
+def _rss_mib() -> int:
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") >> 20
+
+
+def test_released_vllm_engines_give_their_memory_back(
+    tiny_lm_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rerankeval.generation import engines
+
+    monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "1")
+    engines.release_engines()
+    before = _rss_mib()
+    engines.vllm_engine(str(tiny_lm_dir), max_model_len=512)
+    loaded = _rss_mib()
+    assert loaded - before > 900  # the 1 GiB KV cache, at least
+    assert engines.release_engines() == 1
+    assert _rss_mib() - before < 200  # vllm-cpu keeps a deleted engine's KV cache unless it is shut down
+    assert engines.release_engines() == 0
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

