@@ -97,3 +97,20 @@ def test_its_ground_truth_and_pass_matrix_rows_are_what_the_sandbox_gives(
                 ("passed", "base_passed", "plus_frac", "base_frac") if name == "gold.jsonl" else ("tests",)
             )
             assert {f: mine[key][f] for f in fields} == {f: row[f] for f in fields}, (name, key)
+
+
+def test_the_full_run_grows_from_the_first40_files() -> None:
+    """humaneval/all/ started from first40's files: its rows of those 40 problems are theirs, unchanged, and
+    no problem appears twice (a resumed run appends only the problems it had not generated)."""
+    full = REF.parent / "all"
+    if not full.is_dir():
+        pytest.skip("humaneval/all/ is not started")
+    for name in ("samples.jsonl", "samples.generations.jsonl", "tests.jsonl", "tests.generations.jsonl"):
+        if not (full / name).exists():
+            continue
+        first = (REF / name).read_text().splitlines()
+        rows = (full / name).read_text().splitlines()
+        assert rows[: len(first)] == first, name
+        if name.endswith("generations.jsonl"):
+            ids = [json.loads(x)["task_id"] for x in rows]
+            assert len(ids) == len(set(ids)), name
