@@ -244,7 +244,7 @@ def serve(tmp_path: Path) -> Iterator[Any]:
         while time.monotonic() < deadline:
             if p.poll() is not None:
                 text = (tmp_path / f"server{port}.log").read_text()
-                causes = [line for line in text.splitlines() if "Error" in line or "error" in line][:20]
+                causes = [line for line in text.splitlines() if "error" in line.lower()][:20]
                 pytest.fail(
                     "vLLM server exited; its errors:\n" + "\n".join(causes) + "\n...\n" + text[-2000:]
                 )
