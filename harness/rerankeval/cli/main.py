@@ -86,6 +86,7 @@ def _register() -> None:
     from rerankeval.cli.calibrate_cmd import calibrate
     from rerankeval.cli.demo_cmd import demo
     from rerankeval.cli.evaluate_cmd import evaluate
+    from rerankeval.cli.leaderboard_cmd import leaderboard
     from rerankeval.cli.lmeval_cmd import lmeval
     from rerankeval.cli.models_cmd import models
     from rerankeval.cli.plugins_cmd import plugins
@@ -100,6 +101,7 @@ def _register() -> None:
     cli.add_command(calibrate)
     cli.add_command(demo)
     cli.add_command(evaluate)
+    cli.add_command(leaderboard)
     cli.add_command(lmeval)
     cli.add_command(models)
     cli.add_command(plugins)

@@ -177,6 +177,75 @@ def plot_gain_by_quintile(table: pd.DataFrame, title: str | None = None) -> Figu
     return fig
 
 
+def plot_leaderboard(table: pd.DataFrame, title: str | None = None) -> Figure:
+    """pass@1 of every run and reranker in a merged leaderboard: one row per run, one panel per dataset.
+
+    Each row spans plain pass@1 (grey bar) to oracle pass@N (black bar); a marker per reranker
+    shows where its pick lands, so the gain each reranker takes of the room the oracle leaves
+    can be read across models at a glance. ``random`` is left out: its expected pass@1 is plain's.
+
+    Args:
+        table: :func:`~rerankeval.report.tables.merge_leaderboards` output (or a
+            :func:`~rerankeval.report.tables.leaderboard`, without ``source``).
+        title: Figure title.
+    """
+    from matplotlib.figure import Figure
+
+    table = table.copy()
+    if "source" not in table.columns:
+        table["source"] = ""
+    datasets = list(dict.fromkeys(table["dataset"]))
+    key = ["policy", "test_generator", "n_problems", "n_samples", "source"]
+    runs_of = {
+        ds: list(dict.fromkeys(table[table.dataset == ds][key].itertuples(index=False))) for ds in datasets
+    }
+    heights = [max(1, len(runs_of[ds])) for ds in datasets] or [1]
+    fig = Figure(figsize=(12.0, 0.75 * sum(heights) + 1.2 * len(heights) + 1.0), layout="constrained")
+    axes = fig.subplots(len(heights), 1, squeeze=False, gridspec_kw={"height_ratios": heights})[:, 0]
+    shown = [r for r in dict.fromkeys(table["reranker"]) if r not in ("oracle", "random")]
+    colors = _colors(sorted(shown))
+    marker_of = {r: MARKERS[i % len(MARKERS)] for i, r in enumerate(sorted(shown))}
+    for ax, ds in zip(axes, datasets, strict=False):
+        runs = runs_of[ds]
+        labels = []
+        for y, run in enumerate(runs):
+            sub = table[(table.dataset == ds)]
+            for col, value in zip(key, run, strict=True):
+                sub = sub[sub[col] == value]
+            plain, oracle = 100 * float(sub["plain"].iloc[0]), 100 * float(sub["oracle"].iloc[0])
+            ax.plot([plain, oracle], [y, y], color="0.8", linewidth=6, solid_capstyle="butt", zorder=1)
+            ax.plot([plain], [y], marker="|", markersize=16, color="0.35", linestyle="", label="plain pass@1")
+            ax.plot(
+                [oracle], [y], marker="|", markersize=16, color="black", linestyle="", label="oracle pass@N"
+            )
+            for rec in sub[sub.reranker.isin(shown)].itertuples(index=False):
+                rr = str(rec.reranker)
+                ax.plot(
+                    [100 * float(rec.reranked)],
+                    [y],
+                    marker=marker_of[rr],
+                    markersize=7,
+                    color=colors[rr],
+                    linestyle="",
+                    label=rr,
+                    alpha=0.9,
+                    zorder=3,
+                )
+            policy, gen, n_problems, n_samples, source = run
+            where = f"; {source}" if source else ""
+            labels.append(
+                f"{policy}\ntests: {gen}\n{int(n_problems)} problems x {int(n_samples)} samples{where}"
+            )
+        ax.set_yticks(range(len(runs)), labels, fontsize=7.5)
+        ax.set_ylim(len(runs) - 0.5, -0.5)
+        ax.set_xlabel("pass@1 (%)")
+        ax.set_title(str(ds), fontsize=10)
+        ax.grid(True, axis="x", alpha=0.3)
+    _shared_legend(fig, list(axes))
+    _suptitle(fig, title or "pass@1 with and without reranking, per run (grey: plain to oracle)")
+    return fig
+
+
 def plot_allocation(
     curve: pd.DataFrame, baseline: str = "uniform", fraction: float = 0.3, title: str | None = None
 ) -> Figure:

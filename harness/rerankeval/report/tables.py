@@ -216,3 +216,72 @@ def write_table(
     df.to_csv(csv_path, index=False, float_format="%.6g")
     md_path.write_text(to_markdown(df, list(columns) if columns is not None else None), encoding="utf-8")
     return [csv_path, md_path]
+
+
+def read_leaderboard(source: Path) -> pd.DataFrame:
+    """One report's leaderboard: a ``leaderboard.csv`` (or a folder holding one, as ``rerankeval
+    report`` writes it), or a run directory (its saved selections, read with :func:`leaderboard`).
+
+    Raises:
+        InputError: ``source`` is none of these, or its CSV lacks leaderboard columns.
+    """
+    import pandas as pd
+
+    from rerankeval.errors import InputError
+    from rerankeval.report.frames import load_run
+
+    source = Path(source)
+    csv = source / "leaderboard.csv" if source.is_dir() else source
+    if source.is_dir() and not csv.is_file():
+        if (source / "run.json").is_file():
+            return leaderboard(load_run(source))
+        raise InputError(
+            f"{source}: holds neither leaderboard.csv (a `rerankeval report` folder) nor run.json "
+            "(a run directory). Give a report folder, its leaderboard.csv, or a run directory"
+        )
+    if not csv.is_file():
+        raise InputError(
+            f"{csv}: no such file. Give a report folder, its leaderboard.csv, or a run directory"
+        )
+    try:
+        df = pd.read_csv(csv)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(
+            f"{csv}: not a CSV file ({exc}). Give a leaderboard.csv written by `rerankeval report`"
+        ) from None
+    missing = [c for c in LEADERBOARD_COLUMNS if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"{csv}: lacks the leaderboard column(s) {', '.join(missing)}. "
+            "Give a leaderboard.csv written by `rerankeval report`"
+        )
+    return df[LEADERBOARD_COLUMNS]
+
+
+def merge_leaderboards(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The leaderboards of several reports in one table.
+
+    Args:
+        tables: Source label (say, the report folder) -> its leaderboard (:data:`LEADERBOARD_COLUMNS`).
+
+    Returns:
+        :data:`LEADERBOARD_COLUMNS` and ``source``, one row per input row. Rows are grouped per
+        dataset, then per run (policy, test generator, problems, samples and source; runs in order of
+        plain pass@1, best first), and within a run by reranked pass@1, best first.
+        Runs on different problem sets (``n_problems``) stay apart: their numbers are not comparable.
+    """
+    import pandas as pd
+
+    frames = [df.assign(source=label) for label, df in tables.items() if not df.empty]
+    cols = [*LEADERBOARD_COLUMNS, "source"]
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    df = pd.concat(frames, ignore_index=True)[cols]
+    group = ["dataset", "policy", "test_generator", "n_problems", "n_samples", "source"]
+    df["_plain"] = df.groupby(group, dropna=False)["plain"].transform("max")
+    df = df.sort_values(
+        ["dataset", "_plain", *group[1:], "reranked"],
+        ascending=[True, False, True, True, True, True, True, False],
+        ignore_index=True,
+    )
+    return df.drop(columns="_plain")
