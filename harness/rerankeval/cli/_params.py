@@ -9,6 +9,7 @@ into an error. :class:`Finite` refuses both; every float option of the CLI uses 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import click
@@ -81,3 +82,23 @@ def check_window(dataset: str, release: str, start_date: str | None, end_date: s
     """Refuses LiveCodeBench's options with another dataset (they would be silently ignored)."""
     if dataset != "livecodebench" and (start_date or end_date or release != DEFAULT_RELEASE):
         raise click.UsageError("--release, --start-date and --end-date apply to --dataset livecodebench")
+
+
+def path_labels(
+    pairs: tuple[str, ...], paths: tuple[Path, ...], flag: str, name: str = "RUN_DIR", what: str = "runs"
+) -> dict[Path, str]:
+    """``NAME=LABEL`` options -> {path as given: label}; the path must be one of ``paths``.
+
+    Raises:
+        InputError: A pair without ``=`` or label, or naming a path that is not among ``paths``.
+    """
+    from rerankeval.errors import InputError
+
+    out: dict[Path, str] = {}
+    known = {p.resolve(): p for p in paths}
+    for pair in pairs:
+        path, sep, label = pair.partition("=")
+        if not sep or not label or Path(path).resolve() not in known:
+            raise InputError(f"{flag} takes {name}=LABEL with {name} one of the {what} given; got {pair!r}")
+        out[known[Path(path).resolve()]] = label
+    return out

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from rerankeval.cli._params import path_labels
 from rerankeval.errors import InputError
 
 
@@ -46,11 +47,7 @@ def leaderboard(
         twice = sorted({str(p) for p in sources if sum(q.resolve() == p.resolve() for q in sources) > 1})
         raise InputError(f"source(s) given more than once: {', '.join(twice)}. Give each report once")
     names = {p: str(p) for p in sources}
-    for pair in labels:
-        path, sep, label = pair.partition("=")
-        if not sep or not label or Path(path).resolve() not in given:
-            raise InputError(f"--label takes SOURCE=LABEL with SOURCE one of the sources given; got {pair!r}")
-        names[given[Path(path).resolve()]] = label
+    names.update(path_labels(labels, sources, "--label", "SOURCE", "sources"))
     tables = {names[p]: read_leaderboard(p) for p in sources}
     df = merge_leaderboards(tables)
     if df.empty:

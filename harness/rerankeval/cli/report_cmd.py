@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from rerankeval.cli._params import Finite
+from rerankeval.cli._params import Finite, path_labels
 from rerankeval.errors import InputError
 
 
@@ -20,17 +20,6 @@ def _numbers(text: str | None, kind: type, flag: str) -> tuple | None:
     if any(v <= 0 for v in values):
         raise InputError(f"{flag} values must be > 0; got {text!r}")
     return values
-
-
-def _labels(pairs: tuple[str, ...], runs: tuple[Path, ...], flag: str) -> dict[Path, str]:
-    out: dict[Path, str] = {}
-    known = {p.resolve(): p for p in runs}
-    for pair in pairs:
-        path, sep, label = pair.partition("=")
-        if not sep or not label or Path(path).resolve() not in known:
-            raise InputError(f"{flag} takes RUN_DIR=LABEL with RUN_DIR one of the runs given; got {pair!r}")
-        out[known[Path(path).resolve()]] = label
-    return out
 
 
 @click.command()
@@ -194,8 +183,8 @@ def report(
         allocation_rerankers=allocation_rerankers,
         fraction=target_fraction,
     )
-    policy_of = _labels(policy_labels, runs, "--policy-label")
-    tests_of = _labels(tests_labels, runs, "--tests-label")
+    policy_of = path_labels(policy_labels, runs, "--policy-label")
+    tests_of = path_labels(tests_labels, runs, "--tests-label")
     frames = [load_run(p, policy=policy_of.get(p), test_generator=tests_of.get(p)) for p in runs]
     out = prepare_out(out, overwrite)
     with logging_redirect_tqdm(), tqdm(unit="step", desc="report", disable=None) as bar:
