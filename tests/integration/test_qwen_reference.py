@@ -1,7 +1,7 @@
-"""The Qwen2.5-Coder reference runs (results/reference/qwen2.5-coder/humaneval/first40 and all) reproduce from
-their committed files with one `rerankeval rerank` command and no model: the verifier's scores come from the
-committed rm_scores.jsonl, and the committed ground truth and pass-matrix rows are checked by running a
-few problems again in the sandbox."""
+"""The Qwen2.5-Coder reference runs (results/reference/qwen2.5-coder/humaneval/first40, all, and
+first40-unittest for the test-style comparison) reproduce from their committed files with one `rerankeval
+rerank` command and no model: the verifier's scores come from the committed rm_scores.jsonl, and the
+committed ground truth and pass-matrix rows are checked by running a few problems again in the sandbox."""
 
 from __future__ import annotations
 
@@ -29,8 +29,12 @@ RERANKERS = (
     "oracle",
 )
 
-#: codet's pass@1 on all 164 problems (the run's table.md)
+#: the rerankers of the test-style run (humaneval/first40-unittest: first40's samples, unittest tests)
+TEST_RERANKERS = ("first", "random", "coderm", "codet", "mbr-exec", "oracle")
+
+#: codet's pass@1 on all 164 problems, and on the first 40 with unittest tests (the runs' table.md)
 CODET_ALL = 0.621
+CODET_UNITTEST = 0.871
 
 pytestmark = pytest.mark.realdata
 
@@ -62,24 +66,38 @@ def _rows(path: Path, pids: set[str]) -> dict:
     return {(r["problem_id"], r["index"]): r for r in rows if r["problem_id"] in pids}
 
 
-@pytest.mark.parametrize(("subset", "codet"), [("first40", 0.806), ("all", CODET_ALL)])
+@pytest.mark.parametrize(
+    ("subset", "samples_from", "rerankers", "codet"),
+    [
+        ("first40", "first40", RERANKERS, 0.806),
+        ("all", "all", RERANKERS, CODET_ALL),
+        ("first40-unittest", "first40", TEST_RERANKERS, CODET_UNITTEST),
+    ],
+)
 def test_the_committed_tables_reproduce_without_a_model(
-    shared_data: Path, tmp_path: Path, subset: str, codet: float
+    shared_data: Path,
+    tmp_path: Path,
+    subset: str,
+    samples_from: str,
+    rerankers: tuple[str, ...],
+    codet: float,
 ) -> None:
     ref = REF.parent / subset
     if not (ref / "metrics.json").exists():
         pytest.skip(f"humaneval/{subset}/ is not finished")
     out = tmp_path / "run"
     out.mkdir()
-    for name in ("run.json", "rm_scores.jsonl", "gold.jsonl", "matrix.jsonl", "canonical.jsonl"):
+    rows = ["gold.jsonl", "matrix.jsonl"] + (["rm_scores.jsonl"] if "rm" in rerankers else [])
+    for name in ("run.json", "canonical.jsonl", *rows):
         shutil.copy(ref / name, out / name)
-    new = _rerank(shared_data, ref / "samples.jsonl", ref / "tests.jsonl", out, "--resume")
+    samples = REF.parent / samples_from / "samples.jsonl"
+    new = _rerank(shared_data, samples, ref / "tests.jsonl", out, "--resume", rerankers=rerankers)
     old = json.loads((ref / "metrics.json").read_text())
     for key in ("plus", "base", "rerankers", "unit_test_quality", "rm_quality", "n_tests"):
         assert new[key] == old[key], key
     assert new["rerankers"]["codet"]["plus"]["pass@1"] == pytest.approx(codet, abs=5e-4)
     # nothing was scored or executed again: every row came from the committed files
-    for name in ("rm_scores.jsonl", "gold.jsonl", "matrix.jsonl"):
+    for name in rows:
         assert (out / name).read_text().count("\n") == (ref / name).read_text().count("\n"), name
 
 

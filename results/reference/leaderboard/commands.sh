@@ -9,6 +9,7 @@ OUT=${OUT:-$REF/leaderboard}
 SOURCES=(
   "$REF/qwen2.5-coder/humaneval/all/report=Qwen2.5-Coder HumanEval+ (all 164)"
   "$REF/qwen2.5-coder/humaneval/first40/report=Qwen2.5-Coder HumanEval+ (first 40)"
+  "$REF/qwen2.5-coder/humaneval/first40-unittest/report=Qwen2.5-Coder HumanEval+ (first 40, unittest tests)"
   "$REF/qwen2.5-coder/mbpp/first200/report=Qwen2.5-Coder MBPP+ (first 200)"
   "$REF/scaling=CodeT release (scaling/)"
 )
