@@ -153,3 +153,20 @@ def test_the_full_run_grows_from_the_first40_files() -> None:
         assert mine.keys() == theirs.keys() and len(mine) == 40 * 16, name
         for key, row in theirs.items():
             assert {f: mine[key][f] for f in fields} == {f: row[f] for f in fields}, (name, key)
+
+
+def test_the_mbpp_samples_were_generated_once_each_with_one_setting() -> None:
+    """mbpp/first200/'s samples came from two invocations (a stop after 4 problems, then a resume): every
+    problem is there once, in dataset order, with its 16 samples, and every row has the same settings."""
+    folder = REF.parents[1] / "mbpp" / "first200"
+    if not (folder / "samples.generations.jsonl").exists():
+        pytest.skip("mbpp/first200/ is not started")
+    gens = [json.loads(x) for x in (folder / "samples.generations.jsonl").read_text().splitlines()]
+    ids = [g["task_id"] for g in gens]
+    assert len(ids) == len(set(ids))
+    assert sorted(ids, key=lambda t: int(t.split("/")[1])) == ids
+    keys = ("model_sha256", "n", "temperature", "top_p", "seed", "max_tokens")
+    settings = {tuple(g[k] for k in keys) for g in gens}
+    assert len(settings) == 1 and next(iter(settings))[1:] == (16, 0.8, 0.95, 0, 512)
+    samples = [json.loads(x)["task_id"] for x in (folder / "samples.jsonl").read_text().splitlines()]
+    assert samples == [t for t in ids for _ in range(16)]
