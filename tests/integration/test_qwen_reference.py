@@ -1,5 +1,5 @@
 """The Qwen2.5-Coder reference runs (results/reference/qwen2.5-coder/humaneval/first40, all, and
-first40-unittest for the test-style comparison) reproduce from their committed files with one `rerankeval
+first40-unittest for the test-style comparison; mbpp/first200) reproduce from their committed files with one `rerankeval
 rerank` command and no model: the verifier's scores come from the committed rm_scores.jsonl, and the
 committed ground truth and pass-matrix rows are checked by running a few problems again in the sandbox."""
 
@@ -35,6 +35,14 @@ TEST_RERANKERS = ("first", "random", "coderm", "codet", "mbr-exec", "oracle")
 #: codet's pass@1 on all 164 problems, and on the first 40 with unittest tests (the runs' table.md)
 CODET_ALL = 0.621
 CODET_UNITTEST = 0.871
+#: on the first 200 MBPP+ problems (mbpp/first200/table.md), filled in when that run is finished
+CODET_MBPP = float("nan")
+
+#: each dataset's file under ../shared/data
+DATASET_FILES = {
+    "humaneval": "humanevalplus/HumanEvalPlus.jsonl.gz",
+    "mbpp": "mbppplus/MbppPlus.jsonl.gz",
+}
 
 pytestmark = pytest.mark.realdata
 
@@ -46,11 +54,12 @@ def _rerank(
     out: Path,
     *extra: str,
     rerankers: tuple[str, ...] = RERANKERS,
+    dataset: str = "humaneval",
 ) -> dict:
     _register()
     args = [
-        *("rerank", "--dataset", "humaneval"),
-        *("--dataset-path", str(shared_data / "humanevalplus" / "HumanEvalPlus.jsonl.gz")),
+        *("rerank", "--dataset", dataset),
+        *("--dataset-path", str(shared_data / DATASET_FILES[dataset])),
         *("--samples", str(samples), "--tests", str(tests), "--test-details"),
         *(x for r in rerankers for x in ("--reranker", r)),
         *(("--rm", "verifier:vllm:qwen2.5-coder-1.5b") if "rm" in rerankers else ()),
@@ -67,31 +76,35 @@ def _rows(path: Path, pids: set[str]) -> dict:
 
 
 @pytest.mark.parametrize(
-    ("subset", "samples_from", "rerankers", "codet"),
+    ("dataset", "subset", "samples_from", "rerankers", "codet"),
     [
-        ("first40", "first40", RERANKERS, 0.806),
-        ("all", "all", RERANKERS, CODET_ALL),
-        ("first40-unittest", "first40", TEST_RERANKERS, CODET_UNITTEST),
+        ("humaneval", "first40", "first40", RERANKERS, 0.806),
+        ("humaneval", "all", "all", RERANKERS, CODET_ALL),
+        ("humaneval", "first40-unittest", "first40", TEST_RERANKERS, CODET_UNITTEST),
+        ("mbpp", "first200", "first200", RERANKERS, CODET_MBPP),
     ],
 )
 def test_the_committed_tables_reproduce_without_a_model(
     shared_data: Path,
     tmp_path: Path,
+    dataset: str,
     subset: str,
     samples_from: str,
     rerankers: tuple[str, ...],
     codet: float,
 ) -> None:
-    ref = REF.parent / subset
+    ref = REF.parents[1] / dataset / subset
     if not (ref / "metrics.json").exists():
-        pytest.skip(f"humaneval/{subset}/ is not finished")
+        pytest.skip(f"{dataset}/{subset}/ is not finished")
     out = tmp_path / "run"
     out.mkdir()
     rows = ["gold.jsonl", "matrix.jsonl"] + (["rm_scores.jsonl"] if "rm" in rerankers else [])
     for name in ("run.json", "canonical.jsonl", *rows):
         shutil.copy(ref / name, out / name)
-    samples = REF.parent / samples_from / "samples.jsonl"
-    new = _rerank(shared_data, samples, ref / "tests.jsonl", out, "--resume", rerankers=rerankers)
+    samples = ref.parent / samples_from / "samples.jsonl"
+    new = _rerank(
+        shared_data, samples, ref / "tests.jsonl", out, "--resume", rerankers=rerankers, dataset=dataset
+    )
     old = json.loads((ref / "metrics.json").read_text())
     for key in ("plus", "base", "rerankers", "unit_test_quality", "rm_quality", "n_tests"):
         assert new[key] == old[key], key
