@@ -9,7 +9,10 @@ What is different: untrusted code runs in forked sandbox children, never next to
 fault of the sandbox (not of the program) is retried or stops the run with
 :class:`~rerankeval.errors.SandboxFaultError`, and is never written as a verdict or cached;
 identical programs of a task run once; base and plus runs of all samples are scheduled longest
-first over all cores; results are cached by content hash, so a re-run recomputes nothing.
+first over all cores; results are cached by content hash, so a re-run recomputes nothing. A run
+that hit a time limit while the machine held the CPU from it (it got less than half the limit) is
+run once more after the others and judged on that run (``JudgeConfig.confirm_starved``): EvalPlus's
+limits are wall-clock, and under load they fail correct programs that an idle machine passes.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from rerankeval.cache import ResultCache
-from rerankeval.core.types import ProgramOutcome, content_hash
+from rerankeval.core.types import ProgramOutcome, content_hash, cpu_starved
 from rerankeval.sandbox import CallJob, CheckerRef, Executor, Limits, executor_or_local
 from rerankeval_evalplus.dataset import EvalPlusDataset
 from rerankeval_evalplus.samples import Sample
@@ -90,6 +93,11 @@ class JudgeConfig:
         fast_check: Stop at the first failing input (EvalPlus's default; ``--test-details`` turns it off).
         base_only: Skip the plus inputs.
         evalplus_quirks: Reproduce EvalPlus 0.3.1's HumanEval/32 reporting quirk (see compare.py).
+        confirm_starved: Run again, once the other runs are done, a run that hit a time limit while
+            it got less than half of that time on the CPU (:func:`~rerankeval.core.types.cpu_starved`),
+            and judge it on that second run. EvalPlus's limits are wall-clock, so on a busy machine a
+            correct but slow program fails them; on an idle one nothing is run again. Not part of
+            :meth:`key`: it changes no verdict an idle machine gives.
     """
 
     min_time_limit: float = 1.0
@@ -98,6 +106,7 @@ class JudgeConfig:
     fast_check: bool = True
     base_only: bool = False
     evalplus_quirks: bool = True
+    confirm_starved: bool = True
 
     def __post_init__(self) -> None:
         import math
@@ -326,22 +335,46 @@ def _execute(
     todo = [todo[i] for i in order]
     fresh: dict[str, Any] = {}
     pending: dict[str, Any] = {}
+
+    def record(i: int, outcome: ProgramOutcome) -> None:
+        task_id, seg, sha = todo[i]
+        quirk = (
+            cfg.evalplus_quirks
+            and dataset.name == "humaneval"
+            and dataset.problems[task_id]["entry_point"] == "find_zero"
+        )
+        status, details = status_from_outcome(outcome, len(jobs[i].time_limits), quirk)
+        k = keys[(task_id, seg, sha)]
+        fresh[k] = pending[k] = {"status": status, "details": details}
+        if on_result is not None:
+            on_result(k, todo[i], fresh[k])
+        if len(pending) >= 200:
+            store.put_many(pending)
+            pending.clear()
+
+    starved: dict[int, ProgramOutcome] = {}
     with ExitStack() as stack:
         ex = executor_or_local(executor, stack, parallel, PRELOAD)
         stack.callback(lambda: store.put_many(pending))  # what finished is kept, whatever stops the run
         for i, outcome in ex.run(jobs, assets, progress):
-            task_id, seg, sha = todo[i]
-            quirk = (
-                cfg.evalplus_quirks
-                and dataset.name == "humaneval"
-                and dataset.problems[task_id]["entry_point"] == "find_zero"
+            if cfg.confirm_starved and cpu_starved(outcome):
+                starved[i] = outcome  # judged again below, once the other runs no longer hold the cores
+            else:
+                record(i, outcome)
+        if starved:
+            order = list(starved)
+            changed = 0
+            for j, outcome in ex.run([jobs[i] for i in order], assets, None):
+                i = order[j]
+                n = len(jobs[i].time_limits)
+                changed += status_from_outcome(outcome, n, False) != status_from_outcome(starved[i], n, False)
+                record(i, outcome)
+            log.warning(
+                "%d of %d runs hit a time limit while the program got less than half of it on the CPU "
+                "(the machine was busy): each was run again after the others and judged on that run "
+                "(%d verdicts changed). Judge on an idle machine for verdicts that do not depend on load.",
+                len(starved),
+                len(jobs),
+                changed,
             )
-            status, details = status_from_outcome(outcome, len(jobs[i].time_limits), quirk)
-            k = keys[(task_id, seg, sha)]
-            fresh[k] = pending[k] = {"status": status, "details": details}
-            if on_result is not None:
-                on_result(k, todo[i], fresh[k])
-            if len(pending) >= 200:
-                store.put_many(pending)
-                pending.clear()
     return fresh

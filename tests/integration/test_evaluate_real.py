@@ -7,11 +7,16 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from rerankeval.core.types import ExecOutcome, ProgramOutcome, cpu_starved
 from rerankeval_evalplus import judge, load_dataset, read_samples
+from rerankeval_evalplus.judge import PRELOAD, JudgeConfig
+from rerankeval_evalplus.samples import Sample
 
 pytestmark = pytest.mark.realdata
 
@@ -212,3 +217,61 @@ def test_editable_install_under_tmp_evaluated_from_another_folder(
     statuses = [r["base_status"] for rows in ours["eval"].values() for r in rows]
     assert sorted(statuses) == sorted(v.base_status for v in verdicts)
     assert "pass" in statuses  # the checker ran: real verdicts, not a harness failure scored as `fail`
+
+
+class _StarvingExecutor:
+    """Runs jobs in the real sandbox, except that the first run of a program marked ``# starve`` comes
+    back as a machine too busy would make it: its first input hit the time limit with a tenth of it
+    on the CPU. Records every outcome by program."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.parallel, self.name = inner, inner.parallel, "starving"
+        self.outcomes: dict[str, list[ProgramOutcome]] = {}
+
+    def run(
+        self, jobs: Sequence[Any], assets: Mapping[str, Any], progress: Callable[[int], None] | None = None
+    ) -> Iterator[tuple[int, ProgramOutcome]]:
+        real = [i for i, j in enumerate(jobs) if "# starve" not in j.code or j.code in self.outcomes]
+        for i, j in enumerate(jobs):
+            if i not in real:
+                out = ProgramOutcome((ExecOutcome("timeout", 1.0, "TimeoutException", cpu_s=0.1),), True)
+                self.outcomes.setdefault(j.code, []).append(out)
+                yield i, out
+        for k, out in self.inner.run([jobs[i] for i in real], assets, progress):
+            self.outcomes.setdefault(jobs[real[k]].code, []).append(out)
+            yield real[k], out
+
+
+def test_a_run_starved_of_cpu_is_judged_again_on_a_second_run(subset: tuple[Path, Path]) -> None:
+    """EvalPlus's time limits are wall-clock: a correct program that a busy machine kept off the CPU
+    fails them. A run that hit a limit with less than half of it on the CPU is run again after the
+    others and judged on that run; a program that spins is judged once; one that sleeps is starved
+    by its own doing and fails again."""
+    from rerankeval.sandbox import LocalExecutor
+
+    ds = load_dataset("humaneval", subset[0])
+    prompt = ds.problems["HumanEval/53"]["prompt"]
+    bodies = {
+        "correct, starved": "    # starve\n    return x + y\n",
+        "spins": "    while True:\n        pass\n",
+        "sleeps": "    import time\n    time.sleep(5)\n    return x + y\n",
+    }
+    samples = [Sample("HumanEval/53", i, prompt + b) for i, b in enumerate(bodies.values())]
+    with LocalExecutor(parallel=2, preload=PRELOAD) as inner:
+        ex = _StarvingExecutor(inner)
+        verdicts = judge(ds, samples, cache=False, executor=ex, config=JudgeConfig(base_only=True))
+        runs = {name: ex.outcomes[s.solution] for name, s in zip(bodies, samples, strict=True)}
+        assert [v.base_status for v in verdicts] == ["pass", "fail", "fail"]
+        assert len(runs["correct, starved"]) == 2 and runs["correct, starved"][1].units[0].passed
+        spin, sleep = runs["spins"][0].units[-1], runs["sleeps"][0].units[-1]
+        assert spin.status == sleep.status == "timeout"
+        assert sleep.cpu_s is not None and sleep.cpu_s < 0.1 * sleep.duration_s  # it slept
+        assert spin.cpu_s is not None and spin.cpu_s > sleep.cpu_s  # it ran
+        assert len(runs["sleeps"]) == 2
+        # spinning on an idle core is not starvation; a loaded machine may starve it too (then it runs twice)
+        assert len(runs["spins"]) == (2 if cpu_starved(runs["spins"][0]) else 1)
+        ex = _StarvingExecutor(inner)
+        off = JudgeConfig(base_only=True, confirm_starved=False)
+        verdicts = judge(ds, samples, cache=False, executor=ex, config=off)
+        assert [v.base_status for v in verdicts] == ["fail", "fail", "fail"]  # judged on the starved run
+        assert all(len(runs) == 1 for runs in ex.outcomes.values())

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from rerankeval.cache import ResultCache
-from rerankeval.core.types import Candidate, ProgramOutcome
+from rerankeval.core.types import Candidate, ExecOutcome, ProgramOutcome, cpu_starved
 from rerankeval.sandbox import LocalExecutor
 from rerankeval.unittests.matrix import MatrixOptions, MatrixTask, build_matrices
 
@@ -24,7 +24,8 @@ TESTS = (
     "assert add(1, 2) == 3",
     "raise ValueError('bad test')",
 )
-OPTIONS = MatrixOptions(time_limit_s=0.05, grace_s=0.5)
+#: job counts are asserted below: a loaded machine must not add confirmation runs of HANG's timeouts
+OPTIONS = MatrixOptions(time_limit_s=0.05, grace_s=0.5, confirm_starved=False)
 
 
 class CountingExecutor:
@@ -109,7 +110,9 @@ def test_long_test_lists_are_split_into_chunks_and_reassembled(executor: LocalEx
     )
     counting = CountingExecutor(executor)
     m = build_matrices(
-        [task], counting, options=MatrixOptions(time_limit_s=0.05, grace_s=0.5, tests_per_job=3)
+        [task],
+        counting,
+        options=MatrixOptions(time_limit_s=0.05, grace_s=0.5, tests_per_job=3, confirm_starved=False),
     )
     assert m["C"].rows == ("p" * 7 + "f", "t" * 8)
     assert sorted(len(j.tests) for j in counting.jobs) == [2, 2, 3, 3, 3, 3]
@@ -182,3 +185,44 @@ def test_the_reference_solution_is_a_field_with_its_own_row(executor: LocalExecu
     assert m2["B"] == m["B"] and again.jobs == []
     # without a reference, the field stays None
     assert build_matrices([b], executor, options=OPTIONS)["B"].reference is None
+
+
+class StarvingExecutor(CountingExecutor):
+    """The first run of a program marked ``# starve`` comes back as a busy machine makes it: every test
+    hit the time limit with a tenth of it on the CPU."""
+
+    def run(
+        self, jobs: Sequence[Any], assets: Mapping[str, Any], progress: Callable[[int], None] | None = None
+    ) -> Iterator[tuple[int, ProgramOutcome]]:
+        seen = {j.code for j in self.jobs}
+        fake = [i for i, j in enumerate(jobs) if "# starve" in j.code and j.code not in seen]
+        self.jobs.extend(jobs)
+        for i in fake:
+            units = tuple(ExecOutcome("timeout", 1.0, "TimeoutException", cpu_s=0.1) for _ in jobs[i].tests)
+            yield i, ProgramOutcome(units, True)
+        real = [i for i in range(len(jobs)) if i not in fake]
+        for k, out in self.inner.run([jobs[i] for i in real], assets, progress):
+            yield real[k], out
+
+
+def test_a_job_starved_of_cpu_is_run_again_and_its_cells_come_from_that_run(executor: LocalExecutor) -> None:
+    starved = "# starve\n" + GOOD
+    task = MatrixTask("A", (Candidate("A", 0, starved), Candidate("A", 1, WRONG)), ("a0", "a1"), TESTS[:2])
+    ex = StarvingExecutor(executor)
+    m = build_matrices([task], ex, options=MatrixOptions(time_limit_s=1.0))
+    assert m["A"].rows == ("pp", "ff")
+    assert [j.code for j in ex.jobs].count(starved) == 2 and len(ex.jobs) == 3
+    off = StarvingExecutor(executor)
+    m = build_matrices([task], off, options=MatrixOptions(time_limit_s=1.0, confirm_starved=False))
+    assert m["A"].rows == ("tt", "ff") and len(off.jobs) == 2
+
+
+def test_a_test_that_hits_its_limit_reports_the_cpu_time_it_got(executor: LocalExecutor) -> None:
+    from rerankeval.sandbox import TestsJob
+
+    tests = ("import time\ntime.sleep(5)", "while True:\n    pass")
+    [(_, out)] = list(executor.run([TestsJob(code=GOOD, tests=tests, time_limit_s=0.5)], {}))
+    sleep, spin = out.units
+    assert sleep.status == spin.status == "timeout"
+    assert sleep.cpu_s is not None and sleep.cpu_s < 0.05 and cpu_starved(ProgramOutcome((sleep,), True))
+    assert spin.cpu_s is not None and spin.cpu_s > sleep.cpu_s

@@ -1,7 +1,8 @@
 """The Qwen2.5-Coder reference runs (results/reference/qwen2.5-coder/humaneval/first40, all, and
-first40-unittest for the test-style comparison; mbpp/first200) reproduce from their committed files with one `rerankeval
-rerank` command and no model: the verifier's scores come from the committed rm_scores.jsonl, and the
-committed ground truth and pass-matrix rows are checked by running a few problems again in the sandbox."""
+first40-unittest for the test-style comparison; mbpp/first200) reproduce from their committed files
+with one `rerankeval rerank` command and no model: the verifier's scores come from the committed
+rm_scores.jsonl, and the committed ground truth and pass-matrix rows are checked by running a few
+problems again in the sandbox."""
 
 from __future__ import annotations
 

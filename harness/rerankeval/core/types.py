@@ -69,11 +69,15 @@ class ExecOutcome:
         status: What happened (see :data:`Status`).
         duration_s: Wall time of the unit.
         detail: Short reason (exception type, signal, limit hit), empty on pass.
+        cpu_s: CPU time the program got during the unit, where the sandbox measured it (a unit that
+            hit its time limit): far below ``duration_s``, the machine was busy, not the program
+            slow (see :func:`cpu_starved`).
     """
 
     status: Status
     duration_s: float = 0.0
     detail: str = ""
+    cpu_s: float | None = field(default=None, compare=False)
 
     @property
     def passed(self) -> bool:
@@ -101,3 +105,19 @@ class ProgramOutcome:
     duration_s: float = 0.0
     killed_reason: str = ""
     extra: dict[str, object] = field(default_factory=dict, compare=False)
+
+
+#: Below this share of its wall time on the CPU, a unit that hit its time limit was starved.
+STARVED_CPU_SHARE = 0.5
+
+
+def cpu_starved(outcome: ProgramOutcome, share: float = STARVED_CPU_SHARE) -> bool:
+    """True when a unit of ``outcome`` hit its time limit while the program got less than ``share``
+    of that time on the CPU: other work held the cores, so the limit measured the machine's load,
+    not the program. A program that loops or computes uses the CPU all its time (close to 1.0 on an
+    idle core); one that sleeps or blocks uses almost none, and times out again when run again.
+    """
+    return any(
+        u.status == "timeout" and u.cpu_s is not None and u.cpu_s < share * u.duration_s
+        for u in outcome.units
+    )

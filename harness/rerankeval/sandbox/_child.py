@@ -145,12 +145,14 @@ def run_call_job(
     stop_on_fail: bool,
     prelude: str | None = None,
     _perf: Callable[[], float] = time.perf_counter,
+    _cpu: Callable[[], float] = time.process_time,
     _timer: Callable[..., Any] = signal.setitimer,
     _dumps: Callable[..., bytes] = pickle.dumps,
     _exec_program: Callable[[str], dict[str, Any]] = _exec_program,
     _kind: Callable[[BaseException], str] = _kind,
 ) -> None:
-    """Calls ``entry_point`` on each input; streams each output (pickled) or exception."""
+    """Calls ``entry_point`` on each input; streams each output (pickled) or exception (with the CPU
+    time the input took, which tells a program that was slow from one that was starved of CPU)."""
     signal.signal(signal.SIGALRM, _on_alarm)
     t0 = _perf()
     # A failure is reported after its handler ends: until then the traceback keeps the program's
@@ -167,7 +169,7 @@ def run_call_job(
         send(("done",))
         return
     for i, inp in enumerate(inputs):
-        t = _perf()
+        t, c = _perf(), _cpu()
         failed = None
         try:
             _timer(signal.ITIMER_REAL, time_limits[i])
@@ -188,7 +190,7 @@ def run_call_job(
         except BaseException as e:  # noqa: BLE001
             failed = (_kind(e), type(e).__name__)
         if failed is not None:
-            send(("exc", i, _perf() - t, *failed))
+            send(("exc", i, _perf() - t, *failed, _cpu() - c))
             if stop_on_fail:
                 break
             continue
@@ -300,6 +302,7 @@ def run_tests_job(
     start: int,
     time_limit_s: float,
     _perf: Callable[[], float] = time.perf_counter,
+    _cpu: Callable[[], float] = time.process_time,
     _timer: Callable[..., Any] = signal.setitimer,
     _run_one_test: Callable[..., None] = _run_one_test,
     _exec_program: Callable[[str], dict[str, Any]] = _exec_program,
@@ -325,14 +328,14 @@ def run_tests_job(
         send(("done",))
         return
     for i in _range(start, len(tests)):
-        t = _perf()
+        t, c = _perf(), _cpu()
         failed = None
         try:
             _run_one_test(tests[i], base, time_limit_s, _reporter(send, i))
         except BaseException as e:  # noqa: BLE001
             failed = (_kind(e), type(e).__name__)
         if failed is not None:
-            send(("exc", i, _perf() - t, *failed))
+            send(("exc", i, _perf() - t, *failed, _cpu() - c))
             continue
         send(("ok", i, _perf() - t, b""))
         if i % 32 == 31:

@@ -28,6 +28,7 @@ as passing. Expected outputs never reach the zygote, hence never a child.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import importlib
 import os
@@ -388,7 +389,8 @@ class Supervisor:
                         return
                 elif kind == "exc" and len(msg) >= 5:
                     status: Status = msg[3] if msg[3] in ("timeout", "oom") else "error"
-                    units.append(ExecOutcome(status, _seconds(msg[2]), str(msg[4])[:200]))
+                    cpu = _seconds(msg[5]) if len(msg) >= 6 and status == "timeout" else None
+                    units.append(ExecOutcome(status, _seconds(msg[2]), str(msg[4])[:200], cpu))
 
     def run_tests(self, job: TestsJob) -> ProgramOutcome:
         n = len(job.tests)
@@ -476,7 +478,9 @@ class Supervisor:
                 if kind != "ok":
                     st = msg[3] if msg[3] in ("timeout", "oom") else "error"
                     ended = ("fail" if msg[4] == "AssertionError" else st, str(msg[4])[:200])
-                results[i] = _decide_test(expected[i], reports, ended, _seconds(msg[2]), limit)
+                results[i] = got = _decide_test(expected[i], reports, ended, _seconds(msg[2]), limit)
+                if got is not None and got.status == "timeout" and len(msg) >= 6:
+                    results[i] = dataclasses.replace(got, cpu_s=_seconds(msg[5]))
                 reports = []
                 cur += 1
                 deadline = time.monotonic() + job.time_limit_s + job.grace_s

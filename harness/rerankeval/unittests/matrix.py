@@ -12,7 +12,9 @@ them to ``matrix.jsonl`` and resume after an interruption.
 Any :class:`~rerankeval.sandbox.executor.Executor` works (a Ray executor,
 say): it must yield ``(job_index, ProgramOutcome)`` pairs as jobs complete, and raise (e.g.
 :class:`~rerankeval.errors.SandboxFaultError`) rather than yield an outcome when the sandbox itself
-failed: rows finished before that stay written and cached, the failed ones are neither.
+failed: rows finished before that stay written and cached, the failed ones are neither. A job
+whose test hit its time limit while the machine kept the program off the CPU is run again after the
+others (``MatrixOptions.confirm_starved``): a wall-clock limit on a busy machine measures the load.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 
 from rerankeval.cache import ResultCache
 from rerankeval.core.rerank import CELL, PassMatrix
-from rerankeval.core.types import Candidate, ProgramOutcome, content_hash
+from rerankeval.core.types import Candidate, ProgramOutcome, content_hash, cpu_starved
 from rerankeval.sandbox.executor import Executor
 from rerankeval.sandbox.jobs import Limits, TestsJob
 
@@ -84,12 +86,16 @@ class MatrixOptions:
             limit) holds a worker for at most this many limits. Every extra job costs a fork and a
             reload of the program: on CodeT's HumanEval data (20 tasks, 8-299 tests per task) 32
             per job made the matrix 1.8x slower than one job per candidate, 128 per job 1.16x.
+        confirm_starved: Run a job again, after the others, when one of its tests hit the time limit
+            while the program got less than half of it on the CPU (a busy machine, not a slow program:
+            :func:`~rerankeval.core.types.cpu_starved`); its cells come from that second run.
     """
 
     time_limit_s: float = DEFAULT_TIME_LIMIT_S
     limits: Limits = field(default_factory=Limits)
     grace_s: float = 1.0
     tests_per_job: int = 256
+    confirm_starved: bool = True
 
 
 def cache_key(code: str, tests: Sequence[str], options: MatrixOptions) -> str:
@@ -270,22 +276,40 @@ def _run_jobs(
     duration = [0.0] * len(to_run)
     pending: dict[str, Any] = {}
     last_flush = time.monotonic()
+
+    def take(i: int, outcome: ProgramOutcome) -> None:
+        nonlocal pending, last_flush
+        j, a, b = parts[i]
+        cells[j][a:b] = outcome_cells(outcome, b - a)
+        complete[j] = complete[j] and outcome.completed
+        duration[j] += outcome.duration_s
+        left[j] -= 1
+        if left[j]:
+            return
+        row = "".join(cells[j])
+        if complete[j]:
+            pending[to_run[j].key] = {"cells": row, "duration_s": round(duration[j], 4)}
+        emit(to_run[j], row)
+        if cache is not None and (len(pending) >= 200 or time.monotonic() - last_flush > 5.0):
+            cache.put_many(pending)
+            pending, last_flush = {}, time.monotonic()
+
+    starved: list[int] = []
     try:
         for i, outcome in executor.run(sandbox_jobs, {}, None):
-            j, a, b = parts[i]
-            cells[j][a:b] = outcome_cells(outcome, b - a)
-            complete[j] = complete[j] and outcome.completed
-            duration[j] += outcome.duration_s
-            left[j] -= 1
-            if left[j]:
-                continue
-            row = "".join(cells[j])
-            if complete[j]:
-                pending[to_run[j].key] = {"cells": row, "duration_s": round(duration[j], 4)}
-            emit(to_run[j], row)
-            if cache is not None and (len(pending) >= 200 or time.monotonic() - last_flush > 5.0):
-                cache.put_many(pending)
-                pending, last_flush = {}, time.monotonic()
+            if options.confirm_starved and cpu_starved(outcome):
+                starved.append(i)  # run again below, once the other jobs no longer hold the cores
+            else:
+                take(i, outcome)
+        if starved:
+            log.warning(
+                "pass matrix: %d of %d jobs had a test hit its time limit while the program got less than "
+                "half of it on the CPU (the machine was busy); running them again after the others",
+                len(starved),
+                len(sandbox_jobs),
+            )
+            for k, outcome in executor.run([sandbox_jobs[i] for i in starved], {}, None):
+                take(starved[k], outcome)
     finally:
         if cache is not None:
             cache.put_many(pending)
