@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from rerankeval.cache import ResultCache
-from rerankeval.core.types import ProgramOutcome, content_hash, cpu_starved
-from rerankeval.sandbox import CallJob, CheckerRef, Executor, Limits, executor_or_local
+from rerankeval.core.types import ProgramOutcome, content_hash
+from rerankeval.sandbox import CallJob, CheckerRef, Executor, Limits, executor_or_local, run_confirming
 from rerankeval_evalplus.dataset import EvalPlusDataset
 from rerankeval_evalplus.samples import Sample
 
@@ -352,29 +352,9 @@ def _execute(
             store.put_many(pending)
             pending.clear()
 
-    starved: dict[int, ProgramOutcome] = {}
     with ExitStack() as stack:
         ex = executor_or_local(executor, stack, parallel, PRELOAD)
         stack.callback(lambda: store.put_many(pending))  # what finished is kept, whatever stops the run
-        for i, outcome in ex.run(jobs, assets, progress):
-            if cfg.confirm_starved and cpu_starved(outcome):
-                starved[i] = outcome  # judged again below, once the other runs no longer hold the cores
-            else:
-                record(i, outcome)
-        if starved:
-            order = list(starved)
-            changed = 0
-            for j, outcome in ex.run([jobs[i] for i in order], assets, None):
-                i = order[j]
-                n = len(jobs[i].time_limits)
-                changed += status_from_outcome(outcome, n, False) != status_from_outcome(starved[i], n, False)
-                record(i, outcome)
-            log.warning(
-                "%d of %d runs hit a time limit while the program got less than half of it on the CPU "
-                "(the machine was busy): each was run again after the others and judged on that run "
-                "(%d verdicts changed). Judge on an idle machine for verdicts that do not depend on load.",
-                len(starved),
-                len(jobs),
-                changed,
-            )
+        for i, outcome in run_confirming(ex, jobs, assets, progress, confirm=cfg.confirm_starved):
+            record(i, outcome)
     return fresh

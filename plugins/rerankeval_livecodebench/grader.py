@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from rerankeval.cache import ResultCache
 from rerankeval.core.types import ProgramOutcome, content_hash
 from rerankeval.errors import InputError
-from rerankeval.sandbox.executor import executor_or_local
+from rerankeval.sandbox.executor import executor_or_local, run_confirming
 from rerankeval.sandbox.jobs import CallJob, CheckerRef, Limits
 from rerankeval_livecodebench.data import LcbProblem
 from rerankeval_livecodebench.runtime import ENTRY, call_program, stdio_program
@@ -183,11 +183,14 @@ def grade(
     parallel: int | None = None,
     cache: bool = True,
     progress: Callable[[int], None] | None = None,
+    confirm_starved: bool = True,
 ) -> list[list[bool | int]]:
     """LiveCodeBench's result list for each ``(question_id, code)``, in order.
 
     Each distinct program of a problem runs once; results are cached by problem, program and
-    time limit. A sandbox that fails raises (a harness fault is never a verdict).
+    time limit. A sandbox that fails raises (a harness fault is never a verdict). A program that hit
+    the time limit while the machine kept it off the CPU runs once more after the others and is
+    graded on that run (``confirm_starved``; see :func:`rerankeval.sandbox.run_confirming`).
 
     Raises:
         InputError: A candidate for a problem the dataset does not hold, or an integer time limit
@@ -227,7 +230,7 @@ def grade(
                 ex = executor_or_local(executor, stack, parallel, PRELOAD)
                 pending: dict[str, Any] = {}
                 stack.callback(lambda: store.put_many(pending))
-                for i, outcome in ex.run(jobs, assets, None):
+                for i, outcome in run_confirming(ex, jobs, assets, None, confirm=confirm_starved):
                     k = order[i]
                     prob = problems[todo[k][0]]
                     res = results_of(outcome, len(prob.tests), prob.is_stdin)

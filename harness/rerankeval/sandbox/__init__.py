@@ -100,7 +100,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rerankeval.errors import InputError
-from rerankeval.sandbox.executor import Executor, executor_or_local
+from rerankeval.sandbox.executor import Executor, executor_or_local, run_confirming
 from rerankeval.sandbox.jobs import CallJob, CheckerRef, Limits, TestsJob
 from rerankeval.sandbox.local import LocalExecutor, run_all
 
@@ -151,6 +151,7 @@ __all__ = [
     "LocalExecutor",
     "TestsJob",
     "executor_or_local",
+    "run_confirming",
     "guarantees",
     "make_executor",
     "run_all",

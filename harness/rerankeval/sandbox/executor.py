@@ -11,14 +11,17 @@ executor (a supervisor that dies, a worker that is lost) is retried or raised as
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from typing import Any, Protocol, runtime_checkable
 
-from rerankeval.core.types import ProgramOutcome
+from rerankeval.core.types import ProgramOutcome, cpu_starved
 from rerankeval.sandbox.jobs import CallJob, TestsJob
 
 Job = CallJob | TestsJob
+
+log = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -70,3 +73,48 @@ def executor_or_local(
     from rerankeval.sandbox.local import LocalExecutor
 
     return stack.enter_context(LocalExecutor(parallel, preload=preload))
+
+
+def run_confirming(
+    executor: Executor,
+    jobs: Sequence[Job],
+    assets: Mapping[str, Any],
+    progress: Callable[[int], None] | None = None,
+    *,
+    confirm: bool = True,
+    what: str = "runs",
+) -> Iterator[tuple[int, ProgramOutcome]]:
+    """``executor.run``, but a job whose outcome is CPU-starved is run once more, after the others.
+
+    Time limits are wall-clock: on a busy machine a program can hit one while it got little of the
+    CPU (:func:`~rerankeval.core.types.cpu_starved`), and the limit then measures the load, not the
+    program. Such an outcome is held back, the job runs again once the other jobs no longer hold the
+    cores, and the second outcome is yielded in its place (whatever it is: a program that sleeps is
+    starved twice and times out twice). A warning says how many jobs ran again and how many came out
+    differently. ``progress`` counts the first runs only. With ``confirm=False``: ``executor.run``.
+    """
+    held: dict[int, ProgramOutcome] = {}
+    for i, outcome in executor.run(jobs, assets, progress):
+        if confirm and cpu_starved(outcome):
+            held[i] = outcome
+        else:
+            yield i, outcome
+    if not held:
+        return
+    order = list(held)
+    changed = 0
+    for k, outcome in executor.run([jobs[i] for i in order], assets, None):
+        first = held[order[k]]
+        changed += [u.status for u in outcome.units] != [u.status for u in first.units] or (
+            outcome.completed != first.completed
+        )
+        yield order[k], outcome
+    log.warning(
+        "%d of %d %s hit a time limit while the program got less than half of it on the CPU (the "
+        "machine was busy): each ran again after the others and is judged on that run (%d came out "
+        "differently). Run on an idle machine for results that do not depend on load.",
+        len(order),
+        len(jobs),
+        what,
+        changed,
+    )

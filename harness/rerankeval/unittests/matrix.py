@@ -27,8 +27,8 @@ from typing import Any
 
 from rerankeval.cache import ResultCache
 from rerankeval.core.rerank import CELL, PassMatrix
-from rerankeval.core.types import Candidate, ProgramOutcome, content_hash, cpu_starved
-from rerankeval.sandbox.executor import Executor
+from rerankeval.core.types import Candidate, ProgramOutcome, content_hash
+from rerankeval.sandbox.executor import Executor, run_confirming
 from rerankeval.sandbox.jobs import Limits, TestsJob
 
 log = logging.getLogger(__name__)
@@ -294,22 +294,10 @@ def _run_jobs(
             cache.put_many(pending)
             pending, last_flush = {}, time.monotonic()
 
-    starved: list[int] = []
     try:
-        for i, outcome in executor.run(sandbox_jobs, {}, None):
-            if options.confirm_starved and cpu_starved(outcome):
-                starved.append(i)  # run again below, once the other jobs no longer hold the cores
-            else:
-                take(i, outcome)
-        if starved:
-            log.warning(
-                "pass matrix: %d of %d jobs had a test hit its time limit while the program got less than "
-                "half of it on the CPU (the machine was busy); running them again after the others",
-                len(starved),
-                len(sandbox_jobs),
-            )
-            for k, outcome in executor.run([sandbox_jobs[i] for i in starved], {}, None):
-                take(starved[k], outcome)
+        runs = run_confirming(executor, sandbox_jobs, {}, None, confirm=options.confirm_starved, what="jobs")
+        for i, outcome in runs:
+            take(i, outcome)
     finally:
         if cache is not None:
             cache.put_many(pending)
