@@ -48,6 +48,11 @@ case $DATASET:$STYLE in
   *) echo "unknown STYLE '$STYLE' (assert or unittest)" >&2; exit 2 ;;
 esac
 case $STYLE in assert) TESTS_LABEL=asserts ;; *) TESTS_LABEL="unittest classes" ;; esac
+# Longest test generation in tokens (tests generate's defaults: 300 for asserts, 2048 for unittest). MBPP+'s
+# classes are capped at 1024: in its first 4 problems 6 of the 40 classes enumerated cases to the 2048 cap
+# ("# Test case 69: ...") and every batch waited 2048 decode steps for them; the first 1024 tokens of such a
+# class already hold ~30 asserts. HumanEval+'s runs keep the defaults they were made with.
+case $DATASET:$STYLE in mbpp:unittest) TEST_MAX_TOKENS=(--max-tokens 1024) ;; *) TEST_MAX_TOKENS=() ;; esac
 SAMPLES_DIR=results/reference/qwen2.5-coder/$DATASET/$SUBSET
 OUT=$SAMPLES_DIR$SUFFIX
 RUN=${RUN_DIR:-runs/qwen2.5-coder-$DATASET-$SUBSET$SUFFIX}
@@ -67,7 +72,7 @@ rerankeval samples generate --dataset "$DATASET" --dataset-path "$DPATH" "${LIMI
 # 2. the unit tests (assert: CodeT's prompt, up to 5 asserts per generation; unittest: CodeRM's, one TestCase class)
 rerankeval tests generate --dataset "$DATASET" --dataset-path "$DPATH" "${LIMIT_ARG[@]}" \
   --generator vllm:qwen2.5-coder-1.5b --style "$STYLE" -n 10 --temperature 0.8 --top-p 0.95 --seed 0 \
-  --batch-problems 4 --out "$OUT/tests.jsonl" --resume
+  "${TEST_MAX_TOKENS[@]}" --batch-problems 4 --out "$OUT/tests.jsonl" --resume
 
 # 3. ground truth (every input: fractions for the Scoring Verifiers metrics), pass matrix, verifier scores, rerankers
 rerankeval rerank --dataset "$DATASET" --dataset-path "$DPATH" \
