@@ -184,3 +184,25 @@ def test_the_mbpp_samples_were_generated_once_each_with_one_setting() -> None:
     assert len(settings) == 1 and next(iter(settings))[1:] == (16, 0.8, 0.95, 0, 512)
     samples = [json.loads(x)["task_id"] for x in (folder / "samples.jsonl").read_text().splitlines()]
     assert samples == [t for t in ids for _ in range(16)]
+
+
+def test_the_mbpp_tests_so_far_are_one_run_with_one_setting() -> None:
+    """mbpp/first200/'s unittest classes grow across stopped and resumed runs: the problems done are a
+    prefix of the samples' problems, each once, all with one setting (1,024-token cap), and tests.jsonl
+    holds exactly the classes each generation row counts (no batch half-written)."""
+    folder = REF.parents[1] / "mbpp" / "first200"
+    if not (folder / "tests.generations.jsonl").exists():
+        pytest.skip("mbpp/first200/'s tests are not started")
+    gens = [json.loads(x) for x in (folder / "tests.generations.jsonl").read_text().splitlines()]
+    ids = [g["task_id"] for g in gens]
+    rows = (folder / "samples.generations.jsonl").read_text().splitlines()
+    samples = [json.loads(x)["task_id"] for x in rows]
+    assert ids == samples[: len(ids)]
+    keys = ("generator", "style", "n", "temperature", "top_p", "max_tokens", "seed")
+    settings = {tuple(g[k] for k in keys) for g in gens}
+    assert settings == {("vllm:qwen2.5-coder-1.5b", "unittest", 10, 0.8, 0.95, 1024, 0)}
+    per_task: dict[str, int] = {}
+    for line in (folder / "tests.jsonl").read_text().splitlines():
+        t = json.loads(line)["task_id"]
+        per_task[t] = per_task.get(t, 0) + 1
+    assert per_task == {g["task_id"]: g["n_tests"] for g in gens if g["n_tests"]}
