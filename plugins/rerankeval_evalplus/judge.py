@@ -10,8 +10,8 @@ fault of the sandbox (not of the program) is retried or stops the run with
 :class:`~rerankeval.errors.SandboxFaultError`, and is never written as a verdict or cached;
 identical programs of a task run once; base and plus runs of all samples are scheduled longest
 first over all cores; results are cached by content hash, so a re-run recomputes nothing. A run
-that hit a time limit while the machine held the CPU from it (it got less than half the limit) is
-run once more after the others and judged on that run (``JudgeConfig.confirm_starved``): EvalPlus's
+that hit a time limit while the machine held the CPU from it (it got less than half the limit) runs
+again alone after the others and is judged on that run (``JudgeConfig.confirm_starved``): EvalPlus's
 limits are wall-clock, and under load they fail correct programs that an idle machine passes.
 """
 
@@ -93,11 +93,12 @@ class JudgeConfig:
         fast_check: Stop at the first failing input (EvalPlus's default; ``--test-details`` turns it off).
         base_only: Skip the plus inputs.
         evalplus_quirks: Reproduce EvalPlus 0.3.1's HumanEval/32 reporting quirk (see compare.py).
-        confirm_starved: Run again, once the other runs are done, a run that hit a time limit while
-            it got less than half of that time on the CPU (:func:`~rerankeval.core.types.cpu_starved`),
-            and judge it on that second run. EvalPlus's limits are wall-clock, so on a busy machine a
-            correct but slow program fails them; on an idle one nothing is run again. Not part of
-            :meth:`key`: it changes no verdict an idle machine gives.
+        confirm_starved: Run again, alone once the other runs are done, a run that hit a time
+            limit while it got less than half of that time on the CPU
+            (:func:`~rerankeval.core.types.cpu_starved`), and judge it on that run
+            (:func:`rerankeval.sandbox.run_confirming`). EvalPlus's limits are wall-clock, so on a
+            busy machine a correct but slow program fails them; on an idle one nothing runs again.
+            Not part of :meth:`key`: it changes no verdict an idle machine gives.
     """
 
     min_time_limit: float = 1.0

@@ -189,7 +189,7 @@ def grade(
 
     Each distinct program of a problem runs once; results are cached by problem, program and
     time limit. A sandbox that fails raises (a harness fault is never a verdict). A program that hit
-    the time limit while the machine kept it off the CPU runs once more after the others and is
+    the time limit while the machine kept it off the CPU runs again alone after the others and is
     graded on that run (``confirm_starved``; see :func:`rerankeval.sandbox.run_confirming`).
 
     Raises:

@@ -244,9 +244,9 @@ class _StarvingExecutor:
 
 def test_a_run_starved_of_cpu_is_judged_again_on_a_second_run(subset: tuple[Path, Path]) -> None:
     """EvalPlus's time limits are wall-clock: a correct program that a busy machine kept off the CPU
-    fails them. A run that hit a limit with less than half of it on the CPU is run again after the
-    others and judged on that run; a program that spins is judged once; one that sleeps is starved
-    by its own doing and fails again."""
+    fails them. A run that hit a limit with less than half of it on the CPU runs again alone after
+    the others and is judged on that run; a program that spins is judged once; one that sleeps is
+    starved by its own doing, runs twice more and fails every time."""
     from rerankeval.sandbox import LocalExecutor
 
     ds = load_dataset("humaneval", subset[0])
@@ -267,9 +267,9 @@ def test_a_run_starved_of_cpu_is_judged_again_on_a_second_run(subset: tuple[Path
         assert spin.status == sleep.status == "timeout"
         assert sleep.cpu_s is not None and sleep.cpu_s < 0.1 * sleep.duration_s  # it slept
         assert spin.cpu_s is not None and spin.cpu_s > sleep.cpu_s  # it ran
-        assert len(runs["sleeps"]) == 2
-        # spinning on an idle core is not starvation; a loaded machine may starve it too (then it runs twice)
-        assert len(runs["spins"]) == (2 if cpu_starved(runs["spins"][0]) else 1)
+        assert len(runs["sleeps"]) == 3  # starved by its own doing: the first run and two alone
+        # spinning on an idle core is not starvation; a loaded machine may starve it too (then it runs again)
+        assert len(runs["spins"]) in ((2, 3) if cpu_starved(runs["spins"][0]) else (1,))
         ex = _StarvingExecutor(inner)
         off = JudgeConfig(base_only=True, confirm_starved=False)
         verdicts = judge(ds, samples, cache=False, executor=ex, config=off)

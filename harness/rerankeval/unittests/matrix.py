@@ -13,8 +13,8 @@ Any :class:`~rerankeval.sandbox.executor.Executor` works (a Ray executor,
 say): it must yield ``(job_index, ProgramOutcome)`` pairs as jobs complete, and raise (e.g.
 :class:`~rerankeval.errors.SandboxFaultError`) rather than yield an outcome when the sandbox itself
 failed: rows finished before that stay written and cached, the failed ones are neither. A job
-whose test hit its time limit while the machine kept the program off the CPU is run again after the
-others (``MatrixOptions.confirm_starved``): a wall-clock limit on a busy machine measures the load.
+whose test hit its time limit while the machine kept the program off the CPU runs again alone after
+the others (``MatrixOptions.confirm_starved``): a wall-clock limit on a busy machine measures the load.
 """
 
 from __future__ import annotations
@@ -86,9 +86,9 @@ class MatrixOptions:
             limit) holds a worker for at most this many limits. Every extra job costs a fork and a
             reload of the program: on CodeT's HumanEval data (20 tasks, 8-299 tests per task) 32
             per job made the matrix 1.8x slower than one job per candidate, 128 per job 1.16x.
-        confirm_starved: Run a job again, after the others, when one of its tests hit the time limit
-            while the program got less than half of it on the CPU (a busy machine, not a slow program:
-            :func:`~rerankeval.core.types.cpu_starved`); its cells come from that second run.
+        confirm_starved: Run a job again, alone after the others, when one of its tests hit the time
+            limit while the program got less than half of it on the CPU (a busy machine, not a slow
+            program: :func:`~rerankeval.core.types.cpu_starved`); its cells come from that run.
     """
 
     time_limit_s: float = DEFAULT_TIME_LIMIT_S
