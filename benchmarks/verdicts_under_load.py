@@ -56,11 +56,9 @@ def _subset(work: Path, tasks: str, samples: Path) -> tuple[Path, Path, list[str
         missing = [t for t in ids if t not in have]
         if missing:
             sys.exit(f"--tasks: no samples for {', '.join(missing)} in {samples}")
-    path = work / "subset.jsonl.gz"
-    with gzip.open(path, "wt") as f:
-        for p in problems:
-            if p["task_id"] in ids:
-                f.write(json.dumps(p) + "\n")
+    from evaluate_vs_evalplus import _write_subset  # the sibling benchmark's subset file
+
+    path = _write_subset(work, "humaneval", [p for p in problems if p["task_id"] in ids])
     sub = work / "samples.jsonl"
     sub.write_text("".join(json.dumps(r) + "\n" for r in rows if r["task_id"] in ids))
     return path, sub, ids
