@@ -107,9 +107,9 @@ def run_confirming(
     changed = still = 0
     for i, first in held.items():
         outcome = first
-        for _ in range(max(1, attempts)):
+        for _attempt in range(max(1, attempts)):
             # one job at a time: the other workers' load is what starved it
-            [(_, outcome)] = list(executor.run([jobs[i]], assets, None))
+            [(_, outcome)] = executor.run([jobs[i]], assets, None)
             if not cpu_starved(outcome):
                 break
         still += cpu_starved(outcome)
